@@ -1,0 +1,1 @@
+"""simopt: plan and fund language training for Vietnam's civil service."""

@@ -1,0 +1,3 @@
+from simopt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""A readable summary of a scenario: groups, pools, eligible base, targets as people needed."""
+
+from __future__ import annotations
+
+import math
+
+from simopt.format import people, vnd
+from simopt.scenario import Scenario
+
+
+def people_needed(scenario: Scenario, target_id: str) -> int:
+    """People at or above the target level the target asks for, against the starting base."""
+    target = scenario.targets[target_id]
+    need = 0
+    if target.share is not None:
+        need = math.ceil(target.share * scenario.eligible_base(target) - 1e-9)
+    if target.min_count is not None:
+        need = max(need, target.min_count)
+    return need
+
+
+def holding_at_start(scenario: Scenario, target_id: str) -> float:
+    """Eligible people already at or above the target's level at the start of the horizon."""
+    target = scenario.targets[target_id]
+    pools = scenario.pools()
+    return sum(
+        n
+        for pid in scenario.target_pools(target)
+        for lvl, n in pools[pid][1].start_levels().items()
+        if lvl >= target.min_level
+    )
+
+
+def summary(scenario: Scenario) -> str:
+    s = scenario
+    h = s.horizon
+    lines = [
+        f"{s.title or s.name}",
+        f"  horizon {h.start_year}–{h.end_year}, milestones {', '.join(map(str, h.milestones))}",
+        "",
+        "Groups and pools (headcount / excluded / eligible):",
+    ]
+    for gid, g in s.groups.items():
+        lines.append(
+            f"  {gid}: {people(g.headcount)} / {people(g.headcount - g.eligible)} / "
+            f"{people(g.eligible)}  {g.name}"
+        )
+        for pid, p in g.pools.items():
+            attrs = ", ".join(f"{k}={v}" for k, v in p.attributes.items())
+            lines.append(
+                f"    {pid}: {people(p.headcount)} / {people(p.excluded)} / {people(p.eligible)}"
+                + (f"  [{attrs}]" if attrs else "")
+                + f"  attrition {p.attrition_rate_per_year:.1%}/yr, hires {p.hires_per_year:g}/yr"
+            )
+    lines += ["", "Courses:"]
+    for cid, c in s.courses.items():
+        cap = c.capacity_per_year
+        lines.append(
+            f"  {cid}: level {c.entry_level}→{c.target_level}, {c.duration_months} months, "
+            f"{vnd(c.tuition_vnd_per_trainee)} per trainee, completion {c.completion_rate:.0%}, "
+            f"pass {c.exam_pass_probability:.0%}, "
+            + ("unlimited seats" if cap is None else f"{people(cap)} seats/yr")
+        )
+    ex = s.exams
+    lines.append(
+        f"  exams: months {', '.join(map(str, ex.session_months))}, fee {vnd(ex.fee_vnd)}, "
+        f"up to {ex.max_attempts} attempt(s)"
+    )
+    lines += ["", "Targets (eligible base at the start; people at the level now → needed):"]
+    for tid, t in s.targets.items():
+        parts = []
+        if t.share is not None:
+            parts.append(f"{t.share:.0%}")
+        if t.min_count is not None:
+            parts.append(f"≥ {people(t.min_count)} people")
+        where = "".join(f", {k}={v}" for k, v in t.where.items())
+        lines.append(
+            f"  {tid} ({t.year}): {' and '.join(parts)} at level ≥ {t.min_level} of "
+            f"{'+'.join(t.groups)}{where}; base {people(s.eligible_base(t))}; "
+            f"now {people(holding_at_start(s, tid))} → needed {people(people_needed(s, tid))}"
+        )
+    budget = s.budget
+    if budget.ceiling_vnd_per_year is not None or budget.ceiling_vnd_by_year:
+        lines += ["", f"Budget ceiling (public sources): {vnd(budget.ceiling_vnd_per_year)} a year"]
+    n_assumed = sum(1 for v in s.provenance.sources.values() if v.startswith("assumption"))
+    lines += [
+        "",
+        f"Numbers: {len(s.provenance.sources)} in all, {n_assumed} marked assumption "
+        f"({len(s.provenance.unsourced)} written without a source).",
+    ]
+    return "\n".join(lines)
