@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 from simopt.errors import ScenarioError
 from simopt.overrides import parse_assignment
@@ -50,6 +51,116 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.findings else EXIT_OK
 
 
+def _vnd_amount(text: str) -> float:
+    """A VND amount on the command line: 2e10, 20000000000 or 20_000_000_000."""
+    try:
+        amount = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of VND (e.g. 2e10)") from None
+    if not amount >= 0 or amount == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: an amount of VND must be ≥ 0 and finite")
+    return amount
+
+
+def _out_dir(args: argparse.Namespace, scenario: Scenario) -> Path:
+    return Path(args.out) if args.out else Path("results") / scenario.name
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from simopt.iofiles import write_csv_atomic, write_json_atomic
+    from simopt.optimize import optimize
+    from simopt.optimize.report import plan_summary, plan_table
+
+    scenario = _load(args)
+    plan = optimize(
+        scenario,
+        ceiling_vnd=args.ceiling_vnd,
+        solver=args.solver,
+        integer_classes=args.integer_classes,
+    )
+    summary = plan_summary(plan, scenario)
+    out = _out_dir(args, scenario)
+    if plan.is_ok:
+        write_csv_atomic(out / "schedule.csv", plan.schedule)
+        write_csv_atomic(out / "costs.csv", plan.costs)
+        write_csv_atomic(out / "attainment.csv", plan.attainment)
+    write_json_atomic(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(plan_table(plan, scenario))
+        print(f"\nWritten to {out}/")
+    return EXIT_OK if plan.is_ok else EXIT_FINDINGS
+
+
+def cmd_ceilings(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from simopt.dynamics import compile_dynamics
+    from simopt.format import people, vnd
+    from simopt.iofiles import write_csv_atomic
+    from simopt.optimize.frontier import Frontier
+
+    if args.to_vnd < args.from_vnd:
+        raise ScenarioError(
+            "--to-vnd must not be below --from-vnd",
+            file="command line",
+            path="--to-vnd",
+            value=args.to_vnd,
+        )
+    if args.steps < 1:
+        raise ScenarioError("must be ≥ 1", file="command line", path="--steps", value=args.steps)
+    scenario = _load(args)
+    frontier = Frontier(compile_dynamics(scenario))
+    rows = [frontier.solve_at(c) for c in np.linspace(args.from_vnd, args.to_vnd, args.steps)]
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    out = _out_dir(args, scenario)
+    write_csv_atomic(out / "ceilings.csv", table)
+    smallest = frontier.smallest_ceiling_vnd
+    if args.json:
+        records = [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in table.to_dict(orient="records")
+        ]
+        print(
+            json.dumps(
+                {
+                    "scenario": scenario.name,
+                    "smallest_feasible_ceiling_vnd_per_year": smallest,
+                    "ceilings": records,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    print(f"{scenario.title or scenario.name}: public budget ceiling per year → outcome")
+    for r in rows:
+        if r.get("status") == "not_solved":
+            print(f"  {vnd(r['ceiling_vnd'])}: the solver did not finish")
+        elif r["feasible"]:
+            cost = vnd(r["min_cost_vnd"])
+            print(f"  {vnd(r['ceiling_vnd'])}: every target met, minimum cost {cost}")
+        else:
+            short = [
+                k.split(":", 1)[1]
+                for k, v in r.items()
+                if k.startswith("shortfall_people:") and v > 0
+            ]
+            print(
+                f"  {vnd(r['ceiling_vnd'])}: NOT feasible — short {people(r['shortfall_people'])}"
+                f" people ({', '.join(short)})"
+            )
+    if smallest is None:
+        print("No ceiling meets every target: seats, time or people available limit them.")
+    else:
+        print(f"Smallest yearly ceiling meeting every target: {vnd(smallest)}")
+    print(f"Written to {out}/ceilings.csv")
+    return EXIT_OK
+
+
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
     p.add_argument(
@@ -90,12 +201,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_audit)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    p = sub.add_parser(
+        "optimize",
+        help="minimum-cost enrolment schedule meeting every target (LP)",
+        description="Find how many people of each pool enter which course in which year so that "
+        "every target is met in expectation at minimum cost. Writes schedule.csv, costs.csv, "
+        "attainment.csv and summary.json. Exit 1 when the targets cannot all be met.",
+    )
+    _add_scenario_args(p)
+    p.add_argument(
+        "--ceiling-vnd",
+        type=_vnd_amount,
+        metavar="N",
+        help="yearly ceiling on public spending, VND (overrides the scenario's)",
+    )
+    p.add_argument(
+        "--solver", choices=["highs", "cbc"], default="highs", help="LP solver (default: highs)"
+    )
+    p.add_argument(
+        "--integer-classes",
+        action="store_true",
+        help="whole classes of class_size, paid per class (a MILP)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
+    p.add_argument("--json", action="store_true", help="print summary.json instead of tables")
+    p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser(
+        "ceilings",
+        help="the finance frontier: feasibility, cost and attainment for a range of ceilings",
+        description="For each yearly public-budget ceiling from --from-vnd to --to-vnd: can every "
+        "target be met, at what minimum cost, and if not, the best attainment and shortfall. "
+        "Also the smallest ceiling that meets every target.",
+    )
+    _add_scenario_args(p)
+    p.add_argument("--from-vnd", type=_vnd_amount, required=True, metavar="A")
+    p.add_argument("--to-vnd", type=_vnd_amount, required=True, metavar="B")
+    p.add_argument(
+        "--steps", type=int, default=10, metavar="K", help="ceilings to test (default 10)"
+    )
+    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
+    p.add_argument("--json", action="store_true", help="print the frontier as JSON")
+    p.set_defaults(func=cmd_ceilings)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        print(f"simopt: {exc.filename or ''}: cannot write ({exc.strerror})", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -1,0 +1,278 @@
+"""The scenario compiled once into its dynamics: the one description every engine reads.
+
+The rules, written here and nowhere else:
+
+* Time runs in months inside calendar years. Attrition is a constant monthly hazard giving the
+  pool's yearly rate; it strikes trainees and non-trainees alike.
+* A course's intake is at the start of ``intake_month``; it ends ``duration_months`` later. Those
+  who have not left by then complete with ``completion_rate`` (the rest drop out).
+* Completers sit the first exam session at or after the course's end, then (after a fail) each
+  following session, up to ``max_attempts`` sittings. Attempt 1 passes with the course's pass
+  probability, later attempts with that times ``retake_pass_factor`` (capped at 1). A pass
+  certifies the target level in the year the session falls in; a session in month ``m`` is held
+  at the end of that month.
+* At the end of each year, after attrition and certification: each promotion moves its rate of the
+  pool's people *not in a course or waiting for a retake* to another pool, level kept; then the
+  year's hires arrive with their level mix.
+* Tuition and class costs fall in the intake year; each exam sitting's fee in the session's year.
+  Each cost is split between funding sources by the trainee's group's shares.
+
+The optimiser uses the expectations in :class:`CohortProfile`; the simulators draw the same events.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from simopt.scenario import MAX_LEVEL, Scenario
+
+N_LEVELS = MAX_LEVEL + 1
+DEFAULT_SOURCE = "state_budget"
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """One exam attempt of a cohort: when (months after intake) and its pass probability."""
+
+    attempt: int
+    months_after_intake: int
+    year_offset: int
+    pass_probability: float
+
+
+@dataclass(frozen=True)
+class CohortProfile:
+    """Expected fate, per person enrolled, of a cohort from one pool in one course.
+
+    Index ``k`` is the year offset from the intake year.
+    """
+
+    certified: tuple[float, ...]
+    """Certified in year k and still employed at the end of year k."""
+    in_pipeline: tuple[float, ...]
+    """Employed at the end of year k and still in the course or waiting for a retake."""
+    sittings: tuple[float, ...]
+    """Exam sittings (fees paid) in year k."""
+
+    @property
+    def years(self) -> int:
+        return len(self.certified)
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    scenario: Scenario
+    years: tuple[int, ...]
+    pool_ids: tuple[str, ...]
+    pool_group: tuple[str, ...]
+    start_levels: FloatArray
+    """(pools, levels): eligible people at each level on 1 January of the first year."""
+    attrition: FloatArray
+    hires: FloatArray
+    hire_mix: FloatArray
+    """(pools, levels): the level mix of each pool's hires."""
+    promotions: tuple[tuple[int, int, float], ...]
+    """(from pool index, to pool index, yearly rate of the free people)."""
+    course_ids: tuple[str, ...]
+    entry: tuple[int, ...]
+    target: tuple[int, ...]
+    intake_month: tuple[int, ...]
+    tuition_vnd: FloatArray
+    class_cost_vnd_per_trainee: FloatArray
+    """Per-class cost spread over a full class (the LP's continuous view)."""
+    capacity: tuple[float | None, ...]
+    allowed: npt.NDArray[np.bool_]
+    """(pools, courses): may people of this pool take this course?"""
+    exam_fee_vnd: float
+    sittings: tuple[tuple[Sitting, ...], ...]
+    """Per course: the exam attempts a completer may sit, in order."""
+    completion: FloatArray
+    profiles: tuple[tuple[CohortProfile, ...], ...]
+    """[pool][course] expected cohort fate."""
+    source_ids: tuple[str, ...]
+    source_public: tuple[bool, ...]
+    funding: FloatArray
+    """(pools, sources): share of each cost paid by each source."""
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_ids)
+
+    @property
+    def n_courses(self) -> int:
+        return len(self.course_ids)
+
+    def pool_index(self, pool_id: str) -> int:
+        return self.pool_ids.index(pool_id)
+
+    def monthly_survival(self, pool: int) -> float:
+        return float((1.0 - self.attrition[pool]) ** (1.0 / 12.0))
+
+    def survival(self, pool: int, months: float) -> float:
+        """Probability that someone in the pool is still employed ``months`` later."""
+        return float((1.0 - self.attrition[pool]) ** (months / 12.0))
+
+
+def exam_sittings(scenario: Scenario, course_id: str) -> tuple[Sitting, ...]:
+    """The exam attempts open to a completer of ``course_id``, relative to its intake."""
+    course = scenario.courses[course_id]
+    exams = scenario.exams
+    start = course.intake_month - 1  # months from 1 January of the intake year
+    ready = start + course.duration_months
+    sittings: list[Sitting] = []
+    year = 0
+    while len(sittings) < exams.max_attempts:
+        for month in exams.session_months:
+            at = 12 * year + month  # end of that month
+            if at < ready:
+                continue
+            attempt = len(sittings) + 1
+            p = course.exam_pass_probability
+            if attempt > 1:
+                p = min(1.0, p * exams.retake_pass_factor)
+            sittings.append(Sitting(attempt, at - start, (at - 1) // 12, p))
+            if len(sittings) == exams.max_attempts:
+                break
+        year += 1
+    return tuple(sittings)
+
+
+def cohort_profile(
+    sittings: tuple[Sitting, ...],
+    *,
+    intake_month: int,
+    duration_months: int,
+    completion: float,
+    yearly_attrition: float,
+) -> CohortProfile:
+    start = intake_month - 1
+
+    def alive(months_after_intake: float) -> float:
+        return float((1.0 - yearly_attrition) ** (months_after_intake / 12.0))
+
+    last_year = max([s.year_offset for s in sittings] + [(start + duration_months - 1) // 12])
+    n = last_year + 1
+    certified = [0.0] * n
+    pipeline = [0.0] * n
+    sit = [0.0] * n
+    not_passed = 1.0  # probability a completer has not passed before the current sitting
+    for s in sittings:
+        sit[s.year_offset] += completion * not_passed * alive(s.months_after_intake)
+        passed_here = not_passed * s.pass_probability
+        year_end = 12 * (s.year_offset + 1) - start
+        certified[s.year_offset] += completion * passed_here * alive(year_end)
+        not_passed *= 1.0 - s.pass_probability
+    for k in range(n):
+        year_end = 12 * (k + 1) - start
+        if year_end < duration_months:
+            pipeline[k] = alive(year_end)
+            continue
+        # completers who have neither passed nor used their last sitting by the year's end
+        waiting = 0.0
+        not_passed = 1.0
+        for s in sittings:
+            if s.months_after_intake > year_end:
+                waiting = not_passed
+                break
+            not_passed *= 1.0 - s.pass_probability
+        pipeline[k] = completion * waiting * alive(year_end)
+    return CohortProfile(tuple(certified), tuple(pipeline), tuple(sit))
+
+
+def compile_dynamics(scenario: Scenario) -> Dynamics:
+    """Compile a validated scenario into arrays and cohort profiles."""
+    s = scenario
+    pools = s.pools()
+    pool_ids = tuple(pools)
+    pool_group = tuple(pools[p][0] for p in pool_ids)
+    n_p = len(pool_ids)
+
+    start = np.zeros((n_p, N_LEVELS))
+    hire_mix = np.zeros((n_p, N_LEVELS))
+    for i, pid in enumerate(pool_ids):
+        pool = pools[pid][1]
+        for lvl, n in pool.start_levels().items():
+            start[i, lvl] = n
+        for lvl, share in pool.hire_level_shares.items():
+            hire_mix[i, lvl] = share
+    attrition = np.array([pools[p][1].attrition_rate_per_year for p in pool_ids], dtype=float)
+    hires = np.array([pools[p][1].hires_per_year for p in pool_ids], dtype=float)
+    promotions = tuple(
+        (pool_ids.index(pr.from_pool), pool_ids.index(pr.to_pool), pr.rate_per_year)
+        for pr in s.promotions
+    )
+
+    course_ids = tuple(s.courses)
+    courses = [s.courses[c] for c in course_ids]
+    allowed = np.array(
+        [[c.groups is None or pool_group[i] in c.groups for c in courses] for i in range(n_p)],
+        dtype=bool,
+    ).reshape(n_p, len(courses))
+    sittings = tuple(exam_sittings(s, cid) for cid in course_ids)
+    profiles = tuple(
+        tuple(
+            cohort_profile(
+                sittings[j],
+                intake_month=c.intake_month,
+                duration_months=c.duration_months,
+                completion=c.completion_rate,
+                yearly_attrition=float(attrition[i]),
+            )
+            for j, c in enumerate(courses)
+        )
+        for i in range(n_p)
+    )
+
+    source_ids = tuple(s.funding_sources) or (DEFAULT_SOURCE,)
+    source_public = tuple(
+        s.funding_sources[x].public if x in s.funding_sources else True for x in source_ids
+    )
+    funding = np.zeros((n_p, len(source_ids)))
+    for i, gid in enumerate(pool_group):
+        shares = s.groups[gid].funding
+        if not shares:
+            # a group with no stated funding is paid from the first (public) source
+            funding[i, 0] = 1.0
+        for src, share in shares.items():
+            funding[i, source_ids.index(src)] = share
+
+    return Dynamics(
+        scenario=s,
+        years=s.horizon.years,
+        pool_ids=pool_ids,
+        pool_group=pool_group,
+        start_levels=start,
+        attrition=attrition,
+        hires=hires,
+        hire_mix=hire_mix,
+        promotions=promotions,
+        course_ids=course_ids,
+        entry=tuple(c.entry_level for c in courses),
+        target=tuple(c.target_level for c in courses),
+        intake_month=tuple(c.intake_month for c in courses),
+        tuition_vnd=np.array([c.tuition_vnd_per_trainee for c in courses], dtype=float),
+        class_cost_vnd_per_trainee=np.array(
+            [c.cost_vnd_per_class / c.class_size if c.class_size else 0.0 for c in courses],
+            dtype=float,
+        ),
+        capacity=tuple(c.capacity_per_year for c in courses),
+        allowed=allowed,
+        exam_fee_vnd=s.exams.fee_vnd,
+        sittings=sittings,
+        completion=np.array([c.completion_rate for c in courses], dtype=float),
+        profiles=profiles,
+        source_ids=source_ids,
+        source_public=source_public,
+        funding=funding,
+    )
+
+
+def expected_certified_total(profile: CohortProfile) -> float:
+    """Expected people certified (and employed at that year's end) per person enrolled."""
+    return math.fsum(profile.certified)

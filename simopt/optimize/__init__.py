@@ -1,0 +1,6 @@
+"""The optimiser: the minimum-cost enrolment schedule meeting the targets (a PuLP LP)."""
+
+from simopt.optimize.plan import Plan, Status
+from simopt.optimize.solve import SOLVERS, SolverError, optimize
+
+__all__ = ["SOLVERS", "Plan", "SolverError", "Status", "optimize"]

@@ -1,0 +1,298 @@
+"""The linear program, built with PuLP from compiled dynamics. Pure: no solving, no I/O.
+
+Variables: enrolments ``x[p, c, y]`` (pool × course × intake year) and the expected head count
+``L[p, l, y]`` of each pool at each level at the end of each year. The level balance, the
+availability of people to enrol, capacities, budget ceilings and targets are the constraints; the
+objective is the (optionally discounted) total cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pulp
+
+from simopt.dynamics import N_LEVELS, Dynamics
+
+# Among plans of equal cost prefer later spending (money kept is money that can still be
+# redirected); small enough never to trade against a real VND.
+LATENESS_TIE_BREAK = 1e-7
+
+MONEY_UNIT_VND = 1e6
+"""The LP counts money in millions of VND: coefficients near 1–100 and ceilings near 1e4–1e5
+keep the simplex well scaled (in plain VND they span 1e0–1e11)."""
+
+
+@dataclass
+class LpModel:
+    """A built problem and the handles needed to read or re-solve it."""
+
+    dynamics: Dynamics
+    prob: pulp.LpProblem
+    enrol: dict[tuple[int, int, int], pulp.LpVariable]
+    """(pool, course, year index) → enrolments."""
+    level: dict[tuple[int, int, int], pulp.LpAffineExpression | pulp.LpVariable]
+    """(pool, level, year index) → expected head count at the end of the year."""
+    cost_by_year: dict[int, pulp.LpAffineExpression]
+    """Calendar year → public cost falling in it, in MONEY_UNIT_VND."""
+    cost_by_year_source: dict[tuple[int, int], pulp.LpAffineExpression]
+    total_cost: pulp.LpAffineExpression
+    target_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+    target_count_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+    ceiling_rows: dict[int, pulp.LpConstraint] = field(default_factory=dict)
+    source_ceiling_rows: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    shortfall: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    classes: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    ceiling_var: pulp.LpVariable | None = None
+    weighted_cost: pulp.LpAffineExpression | None = None
+    """The cost objective: discounted, with the lateness tie-break."""
+    shortfall_objective: pulp.LpAffineExpression | None = None
+
+    def attained(self, target_id: str, year_index: int) -> pulp.LpAffineExpression:
+        """Expected people at or above the target's level among its pools at a year's end."""
+        t = self.dynamics.scenario.targets[target_id]
+        pools = _target_pool_indices(self.dynamics, target_id)
+        return pulp.lpSum(
+            self.level[p, lvl, year_index] for p in pools for lvl in range(t.min_level, N_LEVELS)
+        )
+
+    def base(self, target_id: str, year_index: int) -> pulp.LpAffineExpression:
+        """Expected eligible people among the target's pools at a year's end."""
+        pools = _target_pool_indices(self.dynamics, target_id)
+        return pulp.lpSum(self.level[p, lvl, year_index] for p in pools for lvl in range(N_LEVELS))
+
+
+def _target_pool_indices(d: Dynamics, target_id: str) -> list[int]:
+    s = d.scenario
+    return [d.pool_index(pid) for pid in s.target_pools(s.targets[target_id])]
+
+
+def build_lp(
+    d: Dynamics,
+    *,
+    ceiling_vnd: float | None = None,
+    integer_classes: bool = False,
+    mode: str = "min_cost",
+) -> LpModel:
+    """Build the problem.
+
+    ``mode``: ``"min_cost"`` (targets are hard), ``"min_shortfall"`` (targets may fall short, the
+    weighted relative shortfall is minimised first and cost second) or ``"min_ceiling"`` (one
+    uniform yearly ceiling is a variable and is minimised).
+    ``ceiling_vnd`` overrides the scenario's yearly public ceiling for every year.
+    """
+    s = d.scenario
+    years = d.years
+    n_y = len(years)
+    prob = pulp.LpProblem(f"simopt_{s.name}_{mode}", pulp.LpMinimize)
+
+    enrol: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    for p in range(d.n_pools):
+        for c in range(d.n_courses):
+            if not d.allowed[p, c]:
+                continue
+            for y in range(n_y):
+                enrol[p, c, y] = pulp.LpVariable(
+                    f"x_{d.pool_ids[p]}_{d.course_ids[c]}_{years[y]}", 0
+                )
+
+    def cohorts(p: int, y: int, courses: Iterable[int]) -> Iterable[tuple[int, int, int]]:
+        """(course, intake year index, offset) of cohorts whose fate falls in year y."""
+        for c in courses:
+            prof = d.profiles[p][c]
+            for k in range(prof.years):
+                if y - k >= 0 and (p, c, y - k) in enrol:
+                    yield c, y - k, k
+
+    by_entry = {
+        lvl: [c for c in range(d.n_courses) if d.entry[c] == lvl] for lvl in range(N_LEVELS)
+    }
+    by_target = {
+        lvl: [c for c in range(d.n_courses) if d.target[c] == lvl] for lvl in range(N_LEVELS)
+    }
+
+    level: dict[tuple[int, int, int], pulp.LpAffineExpression | pulp.LpVariable] = {}
+    pipe: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
+    free: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
+    prev_level = {
+        (p, lvl): float(d.start_levels[p, lvl]) for p in range(d.n_pools) for lvl in range(N_LEVELS)
+    }
+    prev_pipe = {(p, lvl): 0.0 for p in range(d.n_pools) for lvl in range(N_LEVELS)}
+    for y in range(n_y):
+        after: dict[tuple[int, int], pulp.LpAffineExpression] = {}
+        for p in range(d.n_pools):
+            keep = 1.0 - float(d.attrition[p])
+            for lvl in range(N_LEVELS):
+                courses_out = by_entry[lvl]
+                # people of this level can enrol only if free (not already in a course)
+                intake = [enrol[p, c, y] for c in courses_out if (p, c, y) in enrol]
+                if intake:
+                    first_month = min(d.intake_month[c] for c in courses_out)
+                    reach = d.survival(p, first_month - 1)
+                    prob += (
+                        pulp.lpSum(intake) <= reach * (prev_level[p, lvl] - prev_pipe[p, lvl]),
+                        f"available_{d.pool_ids[p]}_L{lvl}_{years[y]}",
+                    )
+                out = pulp.lpSum(
+                    d.profiles[p][c].certified[k] * enrol[p, c, y0]
+                    for c, y0, k in cohorts(p, y, courses_out)
+                )
+                into = pulp.lpSum(
+                    d.profiles[p][c].certified[k] * enrol[p, c, y0]
+                    for c, y0, k in cohorts(p, y, by_target[lvl])
+                )
+                after[p, lvl] = keep * prev_level[p, lvl] - out + into
+                pipe[p, lvl, y] = pulp.lpSum(
+                    d.profiles[p][c].in_pipeline[k] * enrol[p, c, y0]
+                    for c, y0, k in cohorts(p, y, courses_out)
+                )
+                free[p, lvl, y] = after[p, lvl] - pipe[p, lvl, y]
+        for p in range(d.n_pools):
+            for lvl in range(N_LEVELS):
+                expr = after[p, lvl] + float(d.hires[p] * d.hire_mix[p, lvl])
+                for src, dst, rate in d.promotions:
+                    if src == p:
+                        expr = expr - rate * free[p, lvl, y]
+                    if dst == p:
+                        expr = expr + rate * free[src, lvl, y]
+                var = pulp.LpVariable(f"L_{d.pool_ids[p]}_{lvl}_{years[y]}")
+                prob += var == expr, f"balance_{d.pool_ids[p]}_L{lvl}_{years[y]}"
+                level[p, lvl, y] = var
+        prev_level = {key: level[key[0], key[1], y] for key in prev_level}
+        prev_pipe = {key: pipe[key[0], key[1], y] for key in prev_pipe}
+
+    # capacity: seats a year per course
+    for c in range(d.n_courses):
+        cap = d.capacity[c]
+        if cap is None:
+            continue
+        for y in range(n_y):
+            row = [enrol[p, c, y] for p in range(d.n_pools) if (p, c, y) in enrol]
+            if row:
+                prob += pulp.lpSum(row) <= cap, f"capacity_{d.course_ids[c]}_{years[y]}"
+
+    # integer classes: a class of at most class_size trainees, paid per class
+    classes: dict[tuple[int, int], pulp.LpVariable] = {}
+    if integer_classes:
+        for c, cid in enumerate(d.course_ids):
+            size = s.courses[cid].class_size
+            if size is None:
+                continue
+            for y in range(n_y):
+                row = [enrol[p, c, y] for p in range(d.n_pools) if (p, c, y) in enrol]
+                if not row:
+                    continue
+                n = pulp.LpVariable(f"classes_{cid}_{years[y]}", 0, cat=pulp.LpInteger)
+                classes[c, y] = n
+                prob += pulp.lpSum(row) <= size * n, f"classes_{cid}_{years[y]}"
+
+    # costs by the calendar year they fall in, and by funding source
+    cost_terms: dict[tuple[int, int], dict[pulp.LpVariable, float]] = {}
+    for (p, c, y0), var in enrol.items():
+        prof = d.profiles[p][c]
+        per_trainee = d.tuition_vnd[c] + (
+            0.0 if integer_classes else d.class_cost_vnd_per_trainee[c]
+        )
+        items = [(0, float(per_trainee))] + [
+            (k, d.exam_fee_vnd * prof.sittings[k]) for k in range(prof.years)
+        ]
+        for k, amount in items:
+            if amount == 0.0:
+                continue
+            for src, share in enumerate(d.funding[p]):
+                if share:
+                    terms = cost_terms.setdefault((years[y0] + k, src), {})
+                    terms[var] = terms.get(var, 0.0) + amount * share / MONEY_UNIT_VND
+    if integer_classes:
+        for (c, y), n in classes.items():
+            per_class = s.courses[d.course_ids[c]].cost_vnd_per_class
+            if per_class:
+                # class costs are shared between sources like the first pool's group would pay
+                for src in range(len(d.source_ids)):
+                    share = float(d.funding[:, src].mean())
+                    if share:
+                        terms = cost_terms.setdefault((years[y], src), {})
+                        terms[n] = terms.get(n, 0.0) + per_class * share / MONEY_UNIT_VND
+    cost_by_year_source = {
+        key: pulp.LpAffineExpression(list(terms.items())) for key, terms in cost_terms.items()
+    }
+    cost_years = sorted({yr for yr, _ in cost_by_year_source} | set(years))
+    cost_by_year = {
+        yr: pulp.lpSum(
+            e for (yy, src), e in cost_by_year_source.items() if yy == yr and d.source_public[src]
+        )
+        for yr in cost_years
+    }
+    total_cost = pulp.lpSum(cost_by_year_source.values())
+
+    model = LpModel(d, prob, enrol, level, cost_by_year, cost_by_year_source, total_cost)
+    model.classes = classes
+
+    # budget ceilings (public sources only: trainees' contributions are not the province's money)
+    ceiling_var = None
+    if mode == "min_ceiling":
+        ceiling_var = pulp.LpVariable("ceiling_vnd_per_year", 0)
+        model.ceiling_var = ceiling_var
+    for yr in cost_years:
+        if ceiling_var is not None:
+            model.ceiling_rows[yr] = _add(prob, cost_by_year[yr] <= ceiling_var, f"ceiling_{yr}")
+            continue
+        cap = ceiling_vnd if ceiling_vnd is not None else s.budget.ceiling_for(yr)
+        if cap is not None:
+            model.ceiling_rows[yr] = _add(
+                prob, cost_by_year[yr] <= cap / MONEY_UNIT_VND, f"ceiling_{yr}"
+            )
+        for src_id, src_cap in s.budget.source_ceilings_vnd_per_year.items():
+            src = d.source_ids.index(src_id)
+            if (yr, src) in cost_by_year_source:
+                model.source_ceiling_rows[yr, src] = _add(
+                    prob,
+                    cost_by_year_source[yr, src] <= src_cap / MONEY_UNIT_VND,
+                    f"ceiling_{src_id}_{yr}",
+                )
+
+    # targets: share of the eligible people of that year, and minimum counts
+    weights = []
+    for tid, t in s.targets.items():
+        y = years.index(t.year)
+        attained = model.attained(tid, y)
+        slack = None
+        if mode == "min_shortfall":
+            slack = pulp.LpVariable(f"shortfall_{tid}", 0)
+            model.shortfall[tid] = slack
+            need = max((t.share or 0.0) * d.scenario.eligible_base(t), float(t.min_count or 0), 1.0)
+            weights.append(slack * (1.0 / need))
+        if t.share is not None:
+            expr = attained - t.share * model.base(tid, y)
+            if slack is not None:
+                expr = expr + slack
+            model.target_rows[tid] = _add(prob, expr >= 0, f"target_{tid}")
+        if t.min_count is not None:
+            expr = attained + (slack if slack is not None else 0)
+            model.target_count_rows[tid] = _add(prob, expr >= t.min_count, f"target_count_{tid}")
+
+    start = years[0]
+    end = years[-1]
+    rate = s.budget.discount_rate_per_year
+    weighted_cost = pulp.lpSum(
+        e * ((1.0 + rate) ** -(yr - start)) * (1.0 + LATENESS_TIE_BREAK * max(end - yr, 0))
+        for (yr, _), e in cost_by_year_source.items()
+    )
+    model.weighted_cost = weighted_cost
+    # The other modes are lexicographic: solve.py minimises their objective first, then fixes
+    # it and minimises cost, rather than mixing both in one badly scaled objective.
+    if mode == "min_shortfall":
+        model.shortfall_objective = pulp.lpSum(weights)
+        prob.setObjective(model.shortfall_objective)
+    elif mode == "min_ceiling":
+        assert ceiling_var is not None
+        prob.setObjective(pulp.LpAffineExpression([(ceiling_var, 1.0)]))
+    else:
+        prob.setObjective(weighted_cost)
+    return model
+
+
+def _add(prob: pulp.LpProblem, constraint: pulp.LpConstraint, name: str) -> pulp.LpConstraint:
+    prob += constraint, name
+    return prob.constraints[name]

@@ -1,0 +1,140 @@
+"""The optimiser's answer as JSON and as a table a planner reads."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from simopt.format import people, vnd
+from simopt.optimize.plan import Plan
+from simopt.scenario import Scenario
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
+    """The contents of summary.json."""
+    out: dict[str, Any] = {
+        "scenario": plan.scenario,
+        "status": str(plan.status),
+        "message": plan.message,
+        "solver": plan.solver,
+        "integer_classes": plan.integer_classes,
+        "ceiling_vnd_per_year": plan.ceiling_vnd,
+        "total_cost_vnd": _clean(plan.total_cost_vnd),
+    }
+    if plan.is_ok:
+        sched = plan.schedule
+        out["enrolments_by_year"] = {
+            str(r["year"]): r["enrolments"] for r in _records(plan.people_by_year())
+        }
+        out["enrolments_by_group"] = {
+            str(r["group"]): r["enrolments"] for r in _records(plan.enrolments_by("group"))
+        }
+        out["enrolments_by_course"] = {
+            str(r["course"]): r["enrolments"] for r in _records(plan.enrolments_by("course"))
+        }
+        out["enrolments_by_year_group_course"] = _records(
+            plan.enrolments_by("year", "group", "course")
+        )
+        out["cost_by_year"] = [
+            {k: _clean(v) for k, v in row.items()}
+            for row in plan.totals_by_year().to_dict(orient="records")
+        ]
+        out["cost_by_phase"] = plan.totals_by_phase(
+            scenario.horizon.start_year, scenario.horizon.milestones
+        ).to_dict(orient="records")
+        out["cost_by_source"] = plan.totals_by_source().to_dict(orient="records")
+        out["total_enrolments"] = float(sched["enrolments"].sum())
+        if plan.lp_cost_vnd is not None and plan.total_cost_vnd is not None:
+            out["lp_cost_vnd"] = plan.lp_cost_vnd
+            out["rounding_premium_vnd"] = plan.total_cost_vnd - plan.lp_cost_vnd
+        out["shadow_prices"] = plan.shadow_prices.to_dict(orient="records")
+    att = plan.attainment if plan.is_ok else plan.best_attainment
+    if att is not None and not att.empty:
+        at_year = att[att["year"] == att["target_year"]]
+        out["attainment"] = [
+            {k: _clean(v) for k, v in row.items()} for row in at_year.to_dict(orient="records")
+        ]
+    if not plan.is_ok:
+        out["unmet_targets"] = plan.unmet_targets
+        out["smallest_feasible_ceiling_vnd_per_year"] = plan.smallest_ceiling_vnd
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def plan_table(plan: Plan, scenario: Scenario) -> str:
+    lines = [f"{scenario.title or scenario.name}", f"Status: {plan.status} — {plan.message}"]
+    if plan.is_ok and plan.total_cost_vnd is not None:
+        lines.append(f"Total cost: {vnd(plan.total_cost_vnd)}")
+        if plan.lp_cost_vnd is not None:
+            lines.append(
+                f"  (continuous LP: {vnd(plan.lp_cost_vnd)}; rounding premium of whole classes: "
+                f"{vnd(plan.total_cost_vnd - plan.lp_cost_vnd)})"
+            )
+        lines += ["", "Enrolments by intake year and course (people):"]
+        table = plan.enrolments_by("year", "course").pivot(
+            index="year", columns="course", values="enrolments"
+        )
+        table = table.fillna(0.0)
+        table["all"] = table.sum(axis=1)
+        lines.append(_fmt_table(table, people))
+        lines += ["", "Spending by year:"]
+        years = plan.totals_by_year().set_index("year")[["cost_vnd", "public_cost_vnd"]]
+        lines.append(_fmt_table(years, vnd))
+        lines += ["", "By phase:"]
+        phases = plan.totals_by_phase(scenario.horizon.start_year, scenario.horizon.milestones)
+        for r in _records(phases):
+            lines.append(
+                f"  {r['phase']}: {people(r['enrolments'])} enrolments, {vnd(r['cost_vnd'])}"
+            )
+    att = plan.attainment if plan.is_ok else plan.best_attainment
+    if att is not None and not att.empty:
+        head = "Expected attainment" if plan.is_ok else "Best attainment the constraints allow"
+        lines += ["", f"{head} at each target's year:"]
+        for r in _records(att[att["year"] == att["target_year"]]):
+            need = []
+            if r["required_share"] is not None and not pd.isna(r["required_share"]):
+                need.append(f"{r['required_share']:.0%}")
+            if r["required_count"] is not None and not pd.isna(r["required_count"]):
+                need.append(f"≥ {people(r['required_count'])}")
+            mark = "met" if r["met"] else f"SHORT by {people(r['shortfall_people'])}"
+            lines.append(
+                f"  {r['target']} ({r['year']}): {people(r['attained_people'])} of "
+                f"{people(r['base_people'])} = {r['attained_share']:.1%} "
+                f"(needs {' and '.join(need)}) — {mark}"
+            )
+    if not plan.is_ok and plan.smallest_ceiling_vnd is not None:
+        lines.append(
+            f"\nSmallest yearly ceiling meeting every target: {vnd(plan.smallest_ceiling_vnd)}"
+        )
+    if plan.is_ok and not plan.shadow_prices.empty:
+        sp = plan.shadow_prices
+        binding = sp[sp["value_vnd"].abs() > 1.0]
+        if not binding.empty:
+            lines += ["", "What tightens the plan (shadow prices):"]
+            for r in _records(binding):
+                lines.append(f"  {r['name']} {r['year']}: {vnd(r['value_vnd'])} — {r['meaning']}")
+    return "\n".join(lines)
+
+
+def _fmt_table(frame: pd.DataFrame, fmt: Any) -> str:
+    cols = [str(c) for c in frame.columns]
+    cells = [
+        [str(idx), *(fmt(v) for v in row)]
+        for idx, row in zip(frame.index, frame.values, strict=True)
+    ]
+    header = [str(frame.index.name or ""), *cols]
+    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    out = ["  " + "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    out += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(out)

@@ -1,0 +1,334 @@
+"""Solve the LP and read the answer into a :class:`Plan`."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from typing import Any
+
+import pandas as pd
+import pulp
+
+from simopt.dynamics import Dynamics, compile_dynamics
+from simopt.optimize.lp import MONEY_UNIT_VND, LpModel, build_lp
+from simopt.optimize.plan import SCHEDULE_COLUMNS, Plan, Status
+from simopt.scenario import Scenario
+
+SOLVERS = ("highs", "cbc")
+_EPS = 1e-6
+
+
+class SolverError(RuntimeError):
+    """The chosen solver is not installed or failed outright."""
+
+
+_banner_silenced = False
+
+
+def silence_highs_banner() -> None:
+    """HiGHS prints its banner from C++ on the first Highs() of a process, before any option
+    can be set; swallow that one line so a planner's output stays the tool's own."""
+    global _banner_silenced
+    if _banner_silenced:
+        return
+    _banner_silenced = True
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def make_solver(name: str, *, mip: bool = True) -> pulp.LpSolver:
+    name = name.lower()
+    silence_highs_banner()
+    if name == "highs":
+        solver: pulp.LpSolver = pulp.HiGHS(msg=False, mip=mip)
+    elif name == "cbc":
+        solver = pulp.PULP_CBC_CMD(msg=False, mip=mip)
+    else:
+        raise SolverError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
+    if not solver.available():
+        raise SolverError(f"solver {name!r} is not installed")
+    return solver
+
+
+def run(model: LpModel, solver: str) -> Status:
+    """Solve ``model.prob`` in place and map the solver's answer to a Status."""
+    try:
+        code = model.prob.solve(make_solver(solver))
+    except pulp.PulpSolverError as exc:
+        raise SolverError(f"{solver} failed: {exc}") from None
+    return _status(model.prob, code)
+
+
+def _status(prob: pulp.LpProblem, code: int) -> Status:
+    if code == pulp.LpStatusOptimal and prob.sol_status in (
+        pulp.LpSolutionOptimal,
+        pulp.LpSolutionIntegerFeasible,
+    ):
+        return Status.OPTIMAL
+    if code == pulp.LpStatusInfeasible:
+        return Status.INFEASIBLE
+    if code == pulp.LpStatusUnbounded:
+        return Status.UNBOUNDED
+    return Status.NOT_SOLVED
+
+
+def value(expr: Any) -> float:
+    v = pulp.value(expr)
+    return 0.0 if v is None else float(v)
+
+
+def optimize(
+    scenario: Scenario,
+    *,
+    ceiling_vnd: float | None = None,
+    solver: str = "highs",
+    integer_classes: bool = False,
+    dynamics: Dynamics | None = None,
+) -> Plan:
+    """The minimum-cost enrolment schedule meeting every target, or an explained failure."""
+    d = dynamics or compile_dynamics(scenario)
+    model = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=integer_classes)
+    status = run(model, solver)
+    ceiling = ceiling_vnd if ceiling_vnd is not None else scenario.budget.ceiling_vnd_per_year
+    common: dict[str, Any] = {
+        "scenario": scenario.name,
+        "solver": solver,
+        "ceiling_vnd": ceiling,
+        "integer_classes": integer_classes,
+    }
+    if status is Status.OPTIMAL:
+        lp_cost = None
+        if integer_classes:
+            relaxed = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=False)
+            if run(relaxed, solver) is Status.OPTIMAL:
+                lp_cost = value(relaxed.total_cost) * MONEY_UNIT_VND
+        return Plan(
+            status=status,
+            message="every target is met in expectation at minimum cost",
+            total_cost_vnd=value(model.total_cost) * MONEY_UNIT_VND,
+            schedule=read_schedule(model),
+            costs=read_costs(model),
+            attainment=read_attainment(model),
+            shadow_prices=read_shadow_prices(model) if not integer_classes else pd.DataFrame(),
+            lp_cost_vnd=lp_cost,
+            **common,
+        )
+    if status is Status.INFEASIBLE:
+        best = best_attainment(d, ceiling_vnd=ceiling_vnd, solver=solver)
+        smallest = smallest_ceiling(d, solver=solver)
+        unmet = sorted(
+            best.loc[(best["year"] == best["target_year"]) & ~best["met"], "target"].tolist()
+        )
+        has_ceiling = ceiling is not None or bool(scenario.budget.ceiling_vnd_by_year)
+        if smallest is None:
+            why = (
+                "no budget can meet every target: seats, time or the people available limit "
+                f"them ({', '.join(unmet) or 'see best attainment'} fall short)"
+            )
+        elif has_ceiling:
+            why = (
+                f"the budget ceiling is too low: {', '.join(unmet)} cannot be met; the smallest "
+                f"yearly ceiling meeting every target is {smallest:,.0f} VND"
+            )
+        else:
+            why = f"targets cannot all be met: {', '.join(unmet)}"
+        return Plan(
+            status=status,
+            message=why,
+            best_attainment=best,
+            smallest_ceiling_vnd=smallest,
+            **common,
+        )
+    return Plan(status=status, message=f"the solver ended with status '{status}'", **common)
+
+
+def best_attainment(d: Dynamics, *, ceiling_vnd: float | None, solver: str) -> pd.DataFrame:
+    """Attainment of the schedule minimising weighted relative shortfall under the constraints."""
+    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall")
+    status = run(model, solver)
+    if status is not Status.OPTIMAL:
+        return pd.DataFrame()
+    assert model.shortfall_objective is not None and model.weighted_cost is not None
+    # second pass: the cheapest schedule with that shortfall
+    best = value(model.shortfall_objective)
+    model.prob += model.shortfall_objective <= best + 1e-9 + 1e-7 * abs(best), "best_shortfall"
+    model.prob.setObjective(model.weighted_cost)
+    if run(model, solver) is not Status.OPTIMAL:
+        return pd.DataFrame()
+    return read_attainment(model)
+
+
+def smallest_ceiling(d: Dynamics, *, solver: str) -> float | None:
+    """The smallest uniform yearly public ceiling with which every target can be met (an LP)."""
+    model = build_lp(d, mode="min_ceiling")
+    if run(model, solver) is not Status.OPTIMAL:
+        return None
+    assert model.ceiling_var is not None
+    return value(model.ceiling_var) * MONEY_UNIT_VND
+
+
+def read_schedule(model: LpModel) -> pd.DataFrame:
+    d = model.dynamics
+    rows: list[dict[str, Any]] = []
+    for (p, c, y), var in model.enrol.items():
+        n = value(var)
+        if n <= _EPS:
+            continue
+        prof = d.profiles[p][c]
+        per_trainee = (
+            d.tuition_vnd[c]
+            + (0.0 if model.classes else d.class_cost_vnd_per_trainee[c])
+            + d.exam_fee_vnd * math.fsum(prof.sittings)
+        )
+        for src, share in enumerate(d.funding[p]):
+            if share <= 0:
+                continue
+            rows.append(
+                {
+                    "year": d.years[y],
+                    "group": d.pool_group[p],
+                    "pool": d.pool_ids[p],
+                    "course": d.course_ids[c],
+                    "funding_source": d.source_ids[src],
+                    "enrolments": n * share,
+                    "cost_vnd": n * share * per_trainee,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+    return frame.sort_values(["year", "group", "pool", "course", "funding_source"]).reset_index(
+        drop=True
+    )
+
+
+def read_costs(model: LpModel) -> pd.DataFrame:
+    d = model.dynamics
+    rows: list[dict[str, Any]] = []
+    for (p, c, y0), var in model.enrol.items():
+        n = value(var)
+        if n <= _EPS:
+            continue
+        prof = d.profiles[p][c]
+        items = [(0, "tuition", float(d.tuition_vnd[c]))]
+        if not model.classes and d.class_cost_vnd_per_trainee[c]:
+            items.append((0, "classes", float(d.class_cost_vnd_per_trainee[c])))
+        items += [(k, "exam_fees", d.exam_fee_vnd * prof.sittings[k]) for k in range(prof.years)]
+        for k, item, amount in items:
+            if amount == 0.0:
+                continue
+            for src, share in enumerate(d.funding[p]):
+                if share > 0:
+                    rows.append(
+                        {
+                            "year": d.years[y0] + k,
+                            "group": d.pool_group[p],
+                            "pool": d.pool_ids[p],
+                            "course": d.course_ids[c],
+                            "item": item,
+                            "funding_source": d.source_ids[src],
+                            "public": d.source_public[src],
+                            "cost_vnd": n * share * amount,
+                        }
+                    )
+    for (c, y), var in model.classes.items():
+        per_class = d.scenario.courses[d.course_ids[c]].cost_vnd_per_class
+        n = value(var)
+        if per_class and n > _EPS:
+            for src in range(len(d.source_ids)):
+                share = float(d.funding[:, src].mean())
+                if share:
+                    rows.append(
+                        {
+                            "year": d.years[y],
+                            "group": "",
+                            "pool": "",
+                            "course": d.course_ids[c],
+                            "item": "classes",
+                            "funding_source": d.source_ids[src],
+                            "public": d.source_public[src],
+                            "cost_vnd": n * per_class * share,
+                        }
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=["year", "group", "pool", "course", "item", "funding_source", "public", "cost_vnd"],
+    )
+
+
+def read_attainment(model: LpModel) -> pd.DataFrame:
+    d = model.dynamics
+    rows: list[dict[str, Any]] = []
+    for tid, t in d.scenario.targets.items():
+        for y, year in enumerate(d.years):
+            attained = value(model.attained(tid, y))
+            base = value(model.base(tid, y))
+            required = max(
+                (t.share or 0.0) * base,
+                float(t.min_count) if t.min_count is not None else 0.0,
+            )
+            rows.append(
+                {
+                    "target": tid,
+                    "target_year": t.year,
+                    "year": year,
+                    "min_level": t.min_level,
+                    "attained_people": attained,
+                    "base_people": base,
+                    "attained_share": attained / base if base > 0 else float("nan"),
+                    "required_share": t.share,
+                    "required_count": t.min_count,
+                    "shortfall_people": max(required - attained, 0.0),
+                    "met": attained >= required - 1e-6 * max(1.0, required),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def read_shadow_prices(model: LpModel) -> pd.DataFrame:
+    """Duals in planners' words (in the objective's VND: discounted if a rate is set)."""
+    d = model.dynamics
+    rows: list[dict[str, Any]] = []
+    for tid, row in model.target_rows.items():
+        t = d.scenario.targets[tid]
+        base = value(model.base(tid, d.years.index(t.year)))
+        pi = float(row.pi or 0.0)
+        rows.append(
+            {
+                "kind": "target_share",
+                "name": tid,
+                "year": t.year,
+                "value_vnd": pi * MONEY_UNIT_VND * base / 100.0,
+                "meaning": "VND more for one more percentage point of this target",
+            }
+        )
+    for tid, row in model.target_count_rows.items():
+        t = d.scenario.targets[tid]
+        rows.append(
+            {
+                "kind": "target_count",
+                "name": tid,
+                "year": t.year,
+                "value_vnd": float(row.pi or 0.0) * MONEY_UNIT_VND,
+                "meaning": "VND more for one more person in this target's minimum count",
+            }
+        )
+    for year, row in model.ceiling_rows.items():
+        rows.append(
+            {
+                "kind": "ceiling",
+                "name": "public_ceiling",
+                "year": year,
+                "value_vnd": -float(row.pi or 0.0),
+                "meaning": "VND saved overall per extra VND of this year's ceiling",
+            }
+        )
+    return pd.DataFrame(rows, columns=["kind", "name", "year", "value_vnd", "meaning"])
