@@ -185,6 +185,20 @@ def cohort_profile(
     return CohortProfile(tuple(certified), tuple(pipeline), tuple(sit))
 
 
+def whole_people(levels: dict[int, float], total: int) -> FloatArray:
+    """Shares of a head count as whole people summing to it (largest remainders), so that the
+    optimiser and the simulators start from the very same people."""
+    raw = np.zeros(N_LEVELS)
+    for lvl, n in levels.items():
+        raw[lvl] = n
+    whole = np.floor(raw)
+    short = round(float(total - whole.sum()))
+    if short > 0:
+        order = np.argsort(-(raw - whole), kind="stable")
+        whole[order[:short]] += 1
+    return whole
+
+
 def compile_dynamics(scenario: Scenario) -> Dynamics:
     """Compile a validated scenario into arrays and cohort profiles."""
     s = scenario
@@ -197,8 +211,7 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
     hire_mix = np.zeros((n_p, N_LEVELS))
     for i, pid in enumerate(pool_ids):
         pool = pools[pid][1]
-        for lvl, n in pool.start_levels().items():
-            start[i, lvl] = n
+        start[i] = whole_people(pool.start_levels(), pool.eligible)
         for lvl, share in pool.hire_level_shares.items():
             hire_mix[i, lvl] = share
     attrition = np.array([pools[p][1].attrition_rate_per_year for p in pool_ids], dtype=float)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulp
 
@@ -74,6 +75,7 @@ def build_lp(
     ceiling_vnd: float | None = None,
     integer_classes: bool = False,
     mode: str = "min_cost",
+    fixed_enrolments: Any = None,
 ) -> LpModel:
     """Build the problem.
 
@@ -81,7 +83,10 @@ def build_lp(
     weighted relative shortfall is minimised first and cost second) or ``"min_ceiling"`` (one
     uniform yearly ceiling is a variable and is minimised).
     ``ceiling_vnd`` overrides the scenario's yearly public ceiling for every year.
+    ``fixed_enrolments`` (years × pools × courses) turns the LP into the expected projection of
+    that schedule: enrolments fixed, no targets, ceilings, seats or availability imposed.
     """
+    projecting = fixed_enrolments is not None
     s = d.scenario
     years = d.years
     n_y = len(years)
@@ -93,9 +98,12 @@ def build_lp(
             if not d.allowed[p, c]:
                 continue
             for y in range(n_y):
-                enrol[p, c, y] = pulp.LpVariable(
-                    f"x_{d.pool_ids[p]}_{d.course_ids[c]}_{years[y]}", 0
-                )
+                name = f"x_{d.pool_ids[p]}_{d.course_ids[c]}_{years[y]}"
+                if projecting:
+                    fixed = float(fixed_enrolments[y, p, c])
+                    enrol[p, c, y] = pulp.LpVariable(name, fixed, fixed)
+                else:
+                    enrol[p, c, y] = pulp.LpVariable(name, 0)
 
     def cohorts(p: int, y: int, courses: Iterable[int]) -> Iterable[tuple[int, int, int]]:
         """(course, intake year index, offset) of cohorts whose fate falls in year y."""
@@ -115,10 +123,9 @@ def build_lp(
     level: dict[tuple[int, int, int], pulp.LpAffineExpression | pulp.LpVariable] = {}
     pipe: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
     free: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
-    prev_level = {
-        (p, lvl): float(d.start_levels[p, lvl]) for p in range(d.n_pools) for lvl in range(N_LEVELS)
-    }
-    prev_pipe = {(p, lvl): 0.0 for p in range(d.n_pools) for lvl in range(N_LEVELS)}
+    cells = [(p, lvl) for p in range(d.n_pools) for lvl in range(N_LEVELS)]
+    prev_level: dict[tuple[int, int], Any] = {c: float(d.start_levels[c]) for c in cells}
+    prev_pipe: dict[tuple[int, int], Any] = dict.fromkeys(cells, 0.0)
     for y in range(n_y):
         after: dict[tuple[int, int], pulp.LpAffineExpression] = {}
         for p in range(d.n_pools):
@@ -127,7 +134,7 @@ def build_lp(
                 courses_out = by_entry[lvl]
                 # people of this level can enrol only if free (not already in a course)
                 intake = [enrol[p, c, y] for c in courses_out if (p, c, y) in enrol]
-                if intake:
+                if intake and not projecting:
                     first_month = min(d.intake_month[c] for c in courses_out)
                     reach = d.survival(p, first_month - 1)
                     prob += (
@@ -165,7 +172,7 @@ def build_lp(
     # capacity: seats a year per course
     for c in range(d.n_courses):
         cap = d.capacity[c]
-        if cap is None:
+        if cap is None or projecting:
             continue
         for y in range(n_y):
             row = [enrol[p, c, y] for p in range(d.n_pools) if (p, c, y) in enrol]
@@ -234,7 +241,7 @@ def build_lp(
     if mode == "min_ceiling":
         ceiling_var = pulp.LpVariable("ceiling_vnd_per_year", 0)
         model.ceiling_var = ceiling_var
-    for yr in cost_years:
+    for yr in [] if projecting else cost_years:
         if ceiling_var is not None:
             model.ceiling_rows[yr] = _add(prob, cost_by_year[yr] <= ceiling_var, f"ceiling_{yr}")
             continue
@@ -254,7 +261,7 @@ def build_lp(
 
     # targets: share of the eligible people of that year, and minimum counts
     weights = []
-    for tid, t in s.targets.items():
+    for tid, t in {} if projecting else s.targets.items():
         y = years.index(t.year)
         attained = model.attained(tid, y)
         slack = None

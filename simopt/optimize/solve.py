@@ -152,6 +152,19 @@ def optimize(
     return Plan(status=status, message=f"the solver ended with status '{status}'", **common)
 
 
+def project(
+    scenario: Scenario, enrolments: Any, *, dynamics: Dynamics | None = None
+) -> pd.DataFrame:
+    """The expected attainment of any schedule (years × pools × courses array), by the same
+    balance equations the optimiser plans with."""
+    d = dynamics or compile_dynamics(scenario)
+    model = build_lp(d, fixed_enrolments=enrolments)
+    status = run(model, "highs")
+    if status is not Status.OPTIMAL:
+        raise SolverError(f"projecting a fixed schedule ended with status '{status}'")
+    return read_attainment(model)
+
+
 def best_attainment(d: Dynamics, *, ceiling_vnd: float | None, solver: str) -> pd.DataFrame:
     """Attainment of the schedule minimising weighted relative shortfall under the constraints."""
     model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall")

@@ -1,0 +1,6 @@
+"""The simulator: cohorts through courses and exams, year by year, with Monte Carlo replications."""
+
+from simopt.simulate.engines import ENGINES
+from simopt.simulate.run import ScheduleError, SimulationResult, schedule_array, simulate
+
+__all__ = ["ENGINES", "ScheduleError", "SimulationResult", "schedule_array", "simulate"]

@@ -1,0 +1,284 @@
+"""Monte Carlo: many replications of a schedule, one random stream each, summarised per target.
+
+Replication ``i`` always draws from child ``i`` of ``SeedSequence(seed)`` (SimPy engine) or, for
+the fast engine, block ``i // BLOCK`` draws from child ``i // BLOCK``; the work is split between
+processes by those same units, so the output is identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from simopt.dynamics import N_LEVELS, Dynamics, compile_dynamics
+from simopt.scenario import Scenario
+from simopt.simulate.engines import ENGINES, run_fast, run_simpy
+from simopt.simulate.record import Recorder
+from simopt.simulate.state import YEAR_COUNTERS
+
+FloatArray = npt.NDArray[np.float64]
+BLOCK = 250
+"""Replications the fast engine draws as one array (and one random stream)."""
+
+
+class ScheduleError(ValueError):
+    """An enrolment schedule that does not fit the scenario."""
+
+
+def schedule_array(d: Dynamics, schedule: pd.DataFrame) -> FloatArray:
+    """(years, pools, courses) enrolments from a long table (year, pool, course, enrolments)."""
+    need = {"year", "pool", "course", "enrolments"}
+    missing = need - set(schedule.columns)
+    if missing:
+        raise ScheduleError(f"schedule is missing column(s): {', '.join(sorted(missing))}")
+    out = np.zeros((len(d.years), d.n_pools, d.n_courses))
+    for row in schedule.to_dict("records"):
+        year, pool, course, n = row["year"], row["pool"], row["course"], row["enrolments"]
+        if pool not in d.pool_ids:
+            raise ScheduleError(f"schedule: pool {pool!r} is not in scenario {d.scenario.name!r}")
+        if course not in d.course_ids:
+            raise ScheduleError(f"schedule: course {course!r} is not in the scenario")
+        if int(year) not in d.years:
+            raise ScheduleError(f"schedule: year {year} is outside the horizon")
+        if not (isinstance(n, int | float) and math.isfinite(n) and n >= 0):
+            raise ScheduleError(f"schedule: enrolments {n!r} must be a number ≥ 0")
+        out[d.years.index(int(year)), d.pool_index(pool), d.course_ids.index(course)] += n
+    return out
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    scenario: str
+    engine: str
+    reps: int
+    seed: int
+    summary: pd.DataFrame
+    """Per target and year: mean, 95% interval and probability the target is met."""
+    yearly: pd.DataFrame
+    """Per year and pool, means over replications: levels, flows, cost."""
+    attained: FloatArray
+    """(reps, targets, years) people at or above each target's level."""
+    base: FloatArray
+    cost_vnd: FloatArray
+    """(reps, years) money spent."""
+    replications: pd.DataFrame | None = None
+    """Per replication, year and pool (only when asked for)."""
+
+    def probability_met(self, target: str, year: int | None = None) -> float:
+        s = self.summary
+        row = s[(s["target"] == target) & (s["year"] == (year or s["target_year"]))]
+        return float(row["probability_met"].iloc[0])
+
+
+def _work(args: tuple[Scenario, FloatArray, str, int, list[int], bool]) -> dict[str, Any]:
+    scenario, enrol, engine, seed, units, keep = args
+    d = compile_dynamics(scenario)
+    return _run_units(d, enrol, engine, seed, units, keep, total_reps=None)
+
+
+def _unit_reps(engine: str, unit: int, total_reps: int) -> range:
+    if engine == "simpy":
+        return range(unit, unit + 1)
+    return range(unit * BLOCK, min((unit + 1) * BLOCK, total_reps))
+
+
+def _run_units(
+    d: Dynamics,
+    enrol: FloatArray,
+    engine: str,
+    seed: int,
+    units: list[int],
+    keep: bool,
+    total_reps: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    total = total_reps if total_reps is not None else _TOTAL[0]
+    n_units = total if engine == "simpy" else math.ceil(total / BLOCK)
+    children = np.random.SeedSequence(seed).spawn(n_units)
+    reps = sum(len(_unit_reps(engine, u, total)) for u in units)
+    rec = Recorder(d, reps, keep_replications=keep)
+    row = 0
+    for u in units:
+        rng = np.random.default_rng(children[u])
+        span = _unit_reps(engine, u, total)
+        if engine == "simpy":
+            run_simpy(d, enrol, rng, rec, row)
+        else:
+            run_fast(d, enrol, rng, rec, slice(row, row + len(span)))
+        row += len(span)
+        if progress is not None:
+            progress(len(span))
+    return {"units": units, "rec": rec}
+
+
+_TOTAL = [0]
+
+
+def simulate(
+    scenario: Scenario,
+    schedule: pd.DataFrame,
+    *,
+    reps: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "simpy",
+    keep_replications: bool = False,
+    progress: Callable[[int], None] | None = None,
+    dynamics: Dynamics | None = None,
+) -> SimulationResult:
+    """Simulate ``schedule`` ``reps`` times; summarise each target's attainment."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if reps < 1:
+        raise ValueError(f"reps(={reps}) must be ≥ 1")
+    if workers < 1:
+        raise ValueError(f"workers(={workers}) must be ≥ 1")
+    d = dynamics or compile_dynamics(scenario)
+    enrol = schedule_array(d, schedule)
+    n_units = reps if engine == "simpy" else math.ceil(reps / BLOCK)
+    units = list(range(n_units))
+    _TOTAL[0] = reps
+    if workers == 1 or n_units == 1:
+        parts = [_run_units(d, enrol, engine, seed, units, keep_replications, reps, progress)]
+    else:
+        chunks = [units[i::workers] for i in range(workers)]
+        chunks = [sorted(c) for c in chunks if c]
+        # smaller pieces keep the progress bar moving and the cores busy
+        pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
+        parts = []
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_set_total, initargs=(reps,)
+        ) as ex:
+            futures = [
+                ex.submit(_work, (scenario, enrol, engine, seed, piece, keep_replications))
+                for piece in pieces
+            ]
+            for fut in futures:
+                part = fut.result()
+                if progress is not None:
+                    progress(sum(len(_unit_reps(engine, u, reps)) for u in part["units"]))
+                parts.append(part)
+    return _assemble(d, parts, engine, reps, seed, keep_replications)
+
+
+def _set_total(reps: int) -> None:
+    _TOTAL[0] = reps
+
+
+def _assemble(
+    d: Dynamics, parts: list[dict[str, Any]], engine: str, reps: int, seed: int, keep: bool
+) -> SimulationResult:
+    n_t = len(d.scenario.targets)
+    n_y = len(d.years)
+    attained = np.zeros((reps, n_t, n_y))
+    base = np.zeros((reps, n_t, n_y))
+    cost = np.zeros((reps, n_y))
+    sum_levels = np.zeros((n_y, d.n_pools, N_LEVELS))
+    sum_counters = {k: np.zeros((n_y, d.n_pools)) for k in YEAR_COUNTERS}
+    sum_cost = np.zeros((n_y, d.n_pools))
+    rep_frames = []
+    for part in parts:
+        rec: Recorder = part["rec"]
+        index = np.concatenate(
+            [
+                np.arange(r.start, r.stop)
+                for r in (_unit_reps(engine, u, reps) for u in part["units"])
+            ]
+        )
+        attained[index] = rec.attained
+        base[index] = rec.base
+        cost[index] = rec.cost_vnd
+        sum_levels += rec.sum_levels
+        for k in YEAR_COUNTERS:
+            sum_counters[k] += rec.sum_counters[k]
+        sum_cost += rec.sum_cost
+        if keep:
+            rep_frames.append(_replication_table(d, rec, index))
+    summary = summarise(d, attained, base)
+    yearly = _yearly_table(
+        d, sum_levels / reps, {k: v / reps for k, v in sum_counters.items()}, sum_cost / reps
+    )
+    replications = None
+    if keep:
+        replications = (
+            pd.concat(rep_frames)
+            .sort_values(["replication", "year", "pool"])
+            .reset_index(drop=True)
+        )
+    return SimulationResult(
+        d.scenario.name, engine, reps, seed, summary, yearly, attained, base, cost, replications
+    )
+
+
+def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFrame:
+    s = d.scenario
+    rows = []
+    for i, tid in enumerate(s.targets):
+        t = s.targets[tid]
+        for y, year in enumerate(d.years):
+            a = attained[:, i, y]
+            b = base[:, i, y]
+            share = np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+            need = np.maximum((t.share or 0.0) * b, float(t.min_count or 0))
+            met = a >= need - 1e-9
+            n = len(a)
+            p = float(met.mean())
+            rows.append(
+                {
+                    "target": tid,
+                    "target_year": t.year,
+                    "year": year,
+                    "mean_attained_people": float(a.mean()),
+                    "sd_attained_people": float(a.std(ddof=1)) if n > 1 else 0.0,
+                    "mean_base_people": float(b.mean()),
+                    "mean_share": float(share.mean()),
+                    "share_low95": float(np.quantile(share, 0.025)),
+                    "share_high95": float(np.quantile(share, 0.975)),
+                    "required_share": t.share,
+                    "required_count": t.min_count,
+                    "probability_met": p,
+                    "probability_met_se": math.sqrt(p * (1 - p) / n),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _yearly_table(
+    d: Dynamics, levels: FloatArray, counters: dict[str, FloatArray], cost: FloatArray
+) -> pd.DataFrame:
+    rows = []
+    for y, year in enumerate(d.years):
+        for p, pid in enumerate(d.pool_ids):
+            row: dict[str, Any] = {"year": year, "group": d.pool_group[p], "pool": pid}
+            for lvl in range(N_LEVELS):
+                row[f"level_{lvl}"] = levels[y, p, lvl]
+            row["certified"] = levels[y, p, 1:].sum()
+            for k in YEAR_COUNTERS:
+                row[k] = counters[k][y, p]
+            row["cost_vnd"] = cost[y, p]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _replication_table(d: Dynamics, rec: Recorder, index: npt.NDArray[np.int64]) -> pd.DataFrame:
+    n_r, n_y, n_p = len(index), len(d.years), d.n_pools
+    rep = np.repeat(index, n_y * n_p)
+    year = np.tile(np.repeat(np.array(d.years), n_p), n_r)
+    pool = np.tile(np.array(d.pool_ids, dtype=object), n_r * n_y)
+    group = np.tile(np.array(d.pool_group, dtype=object), n_r * n_y)
+    data: dict[str, Any] = {"replication": rep, "year": year, "group": group, "pool": pool}
+    lv = rec.levels.reshape(n_r * n_y * n_p, N_LEVELS)
+    for lvl in range(N_LEVELS):
+        data[f"level_{lvl}"] = lv[:, lvl]
+    data["certified"] = lv[:, 1:].sum(axis=1)
+    for k in YEAR_COUNTERS:
+        data[k] = rec.counters[k].reshape(-1)
+    data["cost_vnd"] = rec.pool_cost.reshape(-1)
+    return pd.DataFrame(data)

@@ -1,0 +1,196 @@
+"""The state of a province in simulation, and the rules that change it.
+
+Every rule of the dynamics (see :mod:`simopt.dynamics`) is one method here, written over arrays
+whose first axis is the replication. The SimPy engine calls them with one replication at a time
+from its processes; the fast engine calls them with all replications at once along a fixed
+timeline. So each rule exists once, and the two engines differ only in how they order time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from simopt.dynamics import N_LEVELS, Dynamics
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+YEAR_COUNTERS = ("enrolled", "passed", "failed", "dropped_out", "left", "queued")
+
+
+def stochastic_round(rng: np.random.Generator, x: FloatArray) -> IntArray:
+    """Round each value up with probability equal to its fraction: integers, exact mean."""
+    low = np.floor(x)
+    return (low + (rng.random(x.shape) < (x - low))).astype(np.int64)
+
+
+@dataclass(eq=False)
+class Cohort:
+    """People of one pool who entered one course in one year, still in the pipeline."""
+
+    pool: int
+    course: int
+    year_index: int
+    active: IntArray
+    """(reps,) members still in the course or waiting for their next sitting."""
+
+
+@dataclass
+class ProvinceState:
+    d: Dynamics
+    rng: np.random.Generator
+    reps: int
+    free: IntArray = field(init=False)
+    """(reps, pools, levels) eligible people not in a course (the queued included)."""
+    queue: IntArray = field(init=False)
+    """(reps, pools, courses) people waiting for a seat from an earlier intake."""
+    cohorts: list[Cohort] = field(default_factory=list)
+    clock_months: float = 0.0
+    counters: dict[str, IntArray] = field(init=False)
+    """Per year, (reps, pools): the YEAR_COUNTERS; reset at each year end."""
+    cost_vnd: FloatArray = field(init=False)
+    """(reps, pools) money spent this year."""
+
+    def __post_init__(self) -> None:
+        d = self.d
+        start = np.asarray(d.start_levels)
+        # head counts are whole people: round the starting table once, the same in every run
+        whole = np.floor(start + 0.5).astype(np.int64)
+        self.free = np.broadcast_to(whole, (self.reps, *whole.shape)).copy()
+        self.queue = np.zeros((self.reps, d.n_pools, d.n_courses), dtype=np.int64)
+        self._survival_month = (1.0 - np.asarray(d.attrition)) ** (1.0 / 12.0)
+        self.reset_year()
+
+    def reset_year(self) -> None:
+        shape = (self.reps, self.d.n_pools)
+        self.counters = {name: np.zeros(shape, dtype=np.int64) for name in YEAR_COUNTERS}
+        self.cost_vnd = np.zeros(shape)
+
+    # ------------------------------------------------------------------ attrition, lazily
+
+    def advance(self, now_months: float) -> None:
+        """Apply attrition for the months elapsed since the last event, to everyone."""
+        dt = now_months - self.clock_months
+        if dt <= 0:
+            return
+        self.clock_months = now_months
+        keep = self._survival_month**dt  # (pools,)
+        before = self.free
+        after = self.rng.binomial(before, keep[None, :, None])
+        self.counters["left"] += (before - after).sum(axis=2)
+        self.free = after
+        for cohort in self.cohorts:
+            stay = self.rng.binomial(cohort.active, keep[cohort.pool])
+            self.counters["left"][:, cohort.pool] += cohort.active - stay
+            cohort.active = stay
+
+    # ------------------------------------------------------------------ courses and exams
+
+    def intake(
+        self, course: int, year_index: int, requested: FloatArray, seats: float | None
+    ) -> tuple[list[Cohort], IntArray]:
+        """Enrol ``requested`` (pools,) people, limited by who is free and by ``seats``.
+
+        Returns the new cohorts and the seats used (reps,). People refused for want of a seat
+        queue for the next intake; people who do not exist are simply not enrolled.
+        """
+        d = self.d
+        entry = d.entry[course]
+        want = stochastic_round(self.rng, np.broadcast_to(requested, (self.reps, d.n_pools)))
+        want = want + self.queue[:, :, course]
+        can = np.minimum(want, self.free[:, :, entry])
+        if seats is None:
+            granted = can
+        else:
+            # seats go to pools in order: the first pools fill before later ones queue
+            before = np.cumsum(can, axis=1) - can
+            granted = np.clip(int(seats) - before, 0, can)
+        self.queue[:, :, course] = can - granted
+        self.counters["queued"] += can - granted
+        self.free[:, :, entry] -= granted
+        self.counters["enrolled"] += granted
+        per_trainee = float(d.tuition_vnd[course] + d.class_cost_vnd_per_trainee[course])
+        self.cost_vnd += granted * per_trainee
+        new = []
+        for p in range(d.n_pools):
+            if d.allowed[p, course] and granted[:, p].any():
+                cohort = Cohort(p, course, year_index, granted[:, p].copy())
+                self.cohorts.append(cohort)
+                new.append(cohort)
+        return new, granted.sum(axis=1)
+
+    def course_end(self, cohort: Cohort) -> None:
+        """Survivors complete with the course's completion rate; the rest drop out."""
+        c = cohort.course
+        done = self.rng.binomial(cohort.active, float(self.d.completion[c]))
+        dropped = cohort.active - done
+        self.free[:, cohort.pool, self.d.entry[c]] += dropped
+        self.counters["dropped_out"][:, cohort.pool] += dropped
+        cohort.active = done
+        if not done.any():
+            self._retire(cohort)
+
+    def sitting(self, cohort: Cohort, attempt: int) -> None:
+        """One exam session: fees paid, passes certified, the last failures return to work."""
+        d = self.d
+        c, p = cohort.course, cohort.pool
+        spec = d.sittings[c][attempt - 1]
+        sat = cohort.active
+        self.cost_vnd[:, p] += sat * d.exam_fee_vnd
+        passed = self.rng.binomial(sat, spec.pass_probability)
+        self.free[:, p, d.target[c]] += passed
+        self.counters["passed"][:, p] += passed
+        self.counters["failed"][:, p] += sat - passed
+        cohort.active = sat - passed
+        if attempt == len(d.sittings[c]):
+            self.free[:, p, d.entry[c]] += cohort.active
+            cohort.active = np.zeros_like(cohort.active)
+            self._retire(cohort)
+
+    def _retire(self, cohort: Cohort) -> None:
+        if cohort in self.cohorts:
+            self.cohorts.remove(cohort)
+
+    # ------------------------------------------------------------------ the year's end
+
+    def year_end(self) -> None:
+        """Promotions of the free people (from one snapshot), then the year's hires."""
+        d = self.d
+        if d.promotions:
+            snapshot = self.free.copy()
+            moved_out = np.zeros_like(self.free)
+            remaining_share: dict[int, float] = {}
+            moves = []
+            for src, dst, rate in d.promotions:
+                # successive conditional draws make the moves out of one pool multinomial
+                left_share = remaining_share.get(src, 1.0)
+                prob = 0.0 if left_share <= 0 else min(1.0, rate / left_share)
+                pool_left = snapshot[:, src, :] - moved_out[:, src, :]
+                n = self.rng.binomial(pool_left, prob)
+                moved_out[:, src, :] += n
+                remaining_share[src] = left_share - rate
+                moves.append((dst, n))
+            self.free -= moved_out
+            for dst, n in moves:
+                self.free[:, dst, :] += n
+        hires = stochastic_round(self.rng, np.broadcast_to(d.hires, (self.reps, d.n_pools)))
+        for p in range(d.n_pools):
+            if hires[:, p].any():
+                self.free[:, p, :] += self.rng.multinomial(hires[:, p], d.hire_mix[p])
+
+    def levels(self) -> IntArray:
+        """(reps, pools, levels) everyone employed, trainees at their current level."""
+        total = self.free.copy()
+        for cohort in self.cohorts:
+            total[:, cohort.pool, self.d.entry[cohort.course]] += cohort.active
+        return total
+
+
+def new_state(d: Dynamics, rng: np.random.Generator, reps: int) -> ProvinceState:
+    return ProvinceState(d=d, rng=rng, reps=reps)
+
+
+__all__ = ["N_LEVELS", "YEAR_COUNTERS", "Cohort", "ProvinceState", "new_state", "stochastic_round"]
