@@ -17,12 +17,14 @@ class Recorder:
         s = d.scenario
         self.target_ids = tuple(s.targets)
         n_y = len(d.years)
-        self.target_pools = []
-        self.target_levels = []
-        for tid in self.target_ids:
+        # (targets, pools, levels) masks: which cells count towards each target and its base
+        self.base_mask = np.zeros((len(self.target_ids), d.n_pools, N_LEVELS))
+        self.attained_mask = np.zeros_like(self.base_mask)
+        for i, tid in enumerate(self.target_ids):
             t = s.targets[tid]
-            self.target_pools.append([d.pool_index(p) for p in s.target_pools(t)])
-            self.target_levels.append(t.min_level)
+            pools = [d.pool_index(p) for p in s.target_pools(t)]
+            self.base_mask[i, pools, :] = 1.0
+            self.attained_mask[i, pools, t.min_level :] = 1.0
         self.attained = np.zeros((reps, len(self.target_ids), n_y))
         self.base = np.zeros((reps, len(self.target_ids), n_y))
         self.cost_vnd = np.zeros((reps, n_y))
@@ -41,10 +43,10 @@ class Recorder:
 
     def record(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         levels = state.levels()  # (r, pools, levels)
-        for i, (pools, lvl) in enumerate(zip(self.target_pools, self.target_levels, strict=True)):
-            sel = levels[:, pools, :]
-            self.attained[rows, i, year_index] = sel[:, :, lvl:].sum(axis=(1, 2))
-            self.base[rows, i, year_index] = sel.sum(axis=(1, 2))
+        self.attained[rows, :, year_index] = np.tensordot(
+            levels, self.attained_mask, ([1, 2], [1, 2])
+        )
+        self.base[rows, :, year_index] = np.tensordot(levels, self.base_mask, ([1, 2], [1, 2]))
         self.cost_vnd[rows, year_index] = state.cost_vnd.sum(axis=1)
         self.enrolled[rows, year_index] = state.counters["enrolled"].sum(axis=1)
         self.sum_levels[year_index] += levels.sum(axis=0)

@@ -82,10 +82,16 @@ class ProvinceState:
         after = self.rng.binomial(before, keep[None, :, None])
         self.counters["left"] += (before - after).sum(axis=2)
         self.free = after
-        for cohort in self.cohorts:
-            stay = self.rng.binomial(cohort.active, keep[cohort.pool])
-            self.counters["left"][:, cohort.pool] += cohort.active - stay
-            cohort.active = stay
+        if self.cohorts:
+            # all cohorts in one draw: per-cohort calls would dominate the run time
+            active = np.stack([c.active for c in self.cohorts], axis=1)
+            pools = np.fromiter((c.pool for c in self.cohorts), dtype=np.int64)
+            stay = self.rng.binomial(active, keep[pools][None, :])
+            left = self.counters["left"]
+            for k, pool in enumerate(pools):
+                left[:, pool] += active[:, k] - stay[:, k]
+            for k, cohort in enumerate(self.cohorts):
+                cohort.active = stay[:, k]
 
     # ------------------------------------------------------------------ courses and exams
 
@@ -115,11 +121,11 @@ class ProvinceState:
         per_trainee = float(d.tuition_vnd[course] + d.class_cost_vnd_per_trainee[course])
         self.cost_vnd += granted * per_trainee
         new = []
-        for p in range(d.n_pools):
-            if d.allowed[p, course] and granted[:, p].any():
-                cohort = Cohort(p, course, year_index, granted[:, p].copy())
-                self.cohorts.append(cohort)
-                new.append(cohort)
+        starts = granted.any(axis=0) & d.allowed[:, course]
+        for p in np.flatnonzero(starts):
+            cohort = Cohort(int(p), course, year_index, granted[:, p].copy())
+            self.cohorts.append(cohort)
+            new.append(cohort)
         return new, granted.sum(axis=1)
 
     def course_end(self, cohort: Cohort) -> None:
@@ -177,9 +183,8 @@ class ProvinceState:
             for dst, n in moves:
                 self.free[:, dst, :] += n
         hires = stochastic_round(self.rng, np.broadcast_to(d.hires, (self.reps, d.n_pools)))
-        for p in range(d.n_pools):
-            if hires[:, p].any():
-                self.free[:, p, :] += self.rng.multinomial(hires[:, p], d.hire_mix[p])
+        if hires.any():
+            self.free += self.rng.multinomial(hires, d.hire_mix)
 
     def levels(self) -> IntArray:
         """(reps, pools, levels) everyone employed, trainees at their current level."""
