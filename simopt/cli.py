@@ -205,6 +205,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         schedule = _read_schedule(args.schedule)
     with tqdm(total=args.reps, desc="replications", unit="rep", disable=None, leave=False) as bar:
+
+        def tick(n: int) -> None:
+            bar.update(n)
+
         result = simulate(
             scenario,
             schedule,

@@ -1,18 +1,27 @@
 """What-if edits without touching files: ``--set PATH=VALUE`` applied to parsed scenario data.
 
 The value is read as YAML (so ``2e10``, ``0.55``, ``[3, 9]`` and ``true`` mean what they say), the
-path is dotted field names. The edited data then goes through the same validation as a file, so
-an unknown field or a bad value gets the loader's own message.
+path is dotted field names, list indexes and table keys (``…level_shares.0``). A ``{value, source}``
+note on the way is looked through, and a number that is set records its source as
+``override (--set)``. The edited data then goes through the same validation as a file, so an
+unknown field or a bad value gets the loader's own message.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from simopt.errors import ScenarioError
-from simopt.yamlio import parse_yaml_text
+from simopt.yamlio import is_note, parse_yaml_text
+
+OVERRIDE_SOURCE = "override (--set)"
+
+_EXAMPLE = "budget.ceiling_vnd_per_year=2e10"
+_INTEGER = re.compile(r"-?[0-9]+")
+_INDEX = re.compile(r"[0-9]+")
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -20,9 +29,9 @@ def parse_assignment(text: str) -> tuple[str, str]:
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
         raise ScenarioError(
-            "an override must look like PATH=VALUE, e.g. budget.ceiling_vnd_per_year=2e10",
+            f"an override must look like PATH=VALUE, e.g. {_EXAMPLE}",
             file="--set",
-            path=text,
+            path=text.strip() or "''",
             show_value=False,
         )
     return path.strip(), value.strip()
@@ -33,78 +42,99 @@ def apply_overrides(
 ) -> dict[str, Any]:
     """A copy of ``data`` with each dotted path set to its YAML-parsed value."""
     out = copy.deepcopy(data)
-    for path, raw in overrides.items():
-        value, _ = parse_yaml_text(raw, file=f"--set {path}")
+    for raw_path, raw in overrides.items():
+        path = str(raw_path).strip()
+        where = f"{file} (--set)"
         parts = path.split(".")
-        if any(not p for p in parts):
+        if not path or any(not p.strip() for p in parts):
             raise ScenarioError(
-                "empty segment in path", file=f"{file} (--set)", path=path, value=raw
-            )
-        node: Any = out
-        for i, key in enumerate(parts[:-1]):
-            node = _step(node, key, parts[: i + 1], file, raw)
-        last = parts[-1]
-        if isinstance(node, list):
-            index = _index(node, last, parts, file, raw)
-            _assign(node, index, value)
-        elif isinstance(node, dict):
-            _assign(node, _dict_key(node, last), value)
-        else:
-            raise ScenarioError(
-                "cannot set a field inside a plain value",
-                file=f"{file} (--set)",
-                path=path,
+                f"an override path is dotted field names, e.g. {_EXAMPLE.partition('=')[0]}",
+                file=where,
+                path=path or "''",
                 value=raw,
             )
+        parts = [p.strip() for p in parts]
+        value, _ = parse_yaml_text(str(raw), file=f"--set {path}")
+        _set(out, parts, value, where, raw)
     return out
 
 
+def _set(root: dict[str, Any], parts: list[str], value: Any, where: str, raw: str) -> None:
+    node: Any = root
+    for i, part in enumerate(parts):
+        done = parts[: i + 1]
+        last = i == len(parts) - 1
+        if is_note(node) and part not in ("value", "source", "note"):
+            node = node["value"]  # look through a {value, source} note
+        if isinstance(node, list):
+            key: Any = _index(node, part, done, where, raw)
+        elif isinstance(node, dict):
+            key = _dict_key(node, part)
+        else:
+            raise ScenarioError(
+                f"cannot set a field inside a plain value ({'.'.join(parts[:i])} holds no fields)",
+                file=where,
+                path=".".join(done),
+                value=raw,
+            )
+        if last:
+            _assign(node, key, value)
+            return
+        if isinstance(node, dict) and key not in node:
+            _check_new_entry(parts[:i], key, where, raw, node)
+            node[key] = {}
+        node = node[key]
+
+
 def _assign(container: Any, key: Any, value: Any) -> None:
-    current = container[key] if _has(container, key) else None
-    if isinstance(current, dict) and "value" in current and "source" in current:
-        # keep the note, replace the number: the override is now the source
-        container[key] = {"value": value, "source": "override (--set)"}
-    else:
+    if key == "value" and is_note(container):
+        # ``…headcount.value=900``: keep the note, the override is now its source
+        container["value"] = value
+        container["source"] = OVERRIDE_SOURCE
+    elif isinstance(value, bool | str) or value is None:
         container[key] = value
+    else:  # numbers, lists and tables: the override is their source
+        container[key] = {"value": value, "source": OVERRIDE_SOURCE}
 
 
 def _dict_key(node: dict[Any, Any], key: str) -> Any:
     """YAML keys may be numbers (levels, years); a path segment is always text."""
-    if key not in node and key.lstrip("-").isdigit() and int(key) in node:
+    if key not in node and _INTEGER.fullmatch(key):
         return int(key)
     return key
 
 
-def _has(container: Any, key: Any) -> bool:
-    if isinstance(container, dict):
-        return key in container
-    return isinstance(key, int) and 0 <= key < len(container)
+def _check_new_entry(
+    parents: list[str], key: Any, where: str, raw: str, node: dict[Any, Any]
+) -> None:
+    """A path may create a missing field of a model (``budget.ceiling_vnd_by_year.2025``) but not
+    walk into a missing entry of a table (``courses.levl4.…``): that is a typo."""
+    import typing
 
+    from simopt.scenario import did_you_mean, model_at, schema_at, unknown_field_rule
 
-def _step(node: Any, key: str, done: list[str], file: str, raw: str) -> Any:
-    if isinstance(node, dict) and "value" in node and "source" in node and key != "value":
-        node = node["value"]
-    if isinstance(node, dict):
-        key_ = _dict_key(node, key)
-        if key_ not in node:
-            node[key_] = {}
-        return node[key_]
-    if isinstance(node, list):
-        return node[_index(node, key, done, file, raw)]
-    raise ScenarioError(
-        "cannot set a field inside a plain value",
-        file=f"{file} (--set)",
-        path=".".join(done),
-        value=raw,
-    )
-
-
-def _index(node: list[Any], key: str, parts: list[str], file: str, raw: str) -> int:
-    if not key.isdigit() or int(key) >= len(node):
+    loc = [*parents, str(key)]
+    model = model_at(parents)
+    if model is not None:
+        if str(key) not in model.model_fields:
+            raise ScenarioError(unknown_field_rule(loc), file=where, path=".".join(loc), value=raw)
+        return
+    if typing.get_origin(schema_at(parents)) is dict:
+        table = parents[-1] if parents else "the scenario"
         raise ScenarioError(
-            f"list index must be 0–{len(node) - 1}",
-            file=f"{file} (--set)",
-            path=".".join(parts),
+            f"{table} has no entry of that name" + did_you_mean(str(key), [str(k) for k in node]),
+            file=where,
+            path=".".join(loc),
             value=raw,
         )
+
+
+def _index(node: list[Any], key: str, parts: list[str], where: str, raw: str) -> int:
+    if not _INDEX.fullmatch(key) or int(key) >= len(node):
+        rule = (
+            "the list is empty; set the whole list instead"
+            if not node
+            else f"list index must be a whole number from 0 to {len(node) - 1}"
+        )
+        raise ScenarioError(rule, file=where, path=".".join(parts), value=raw)
     return int(key)

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
     ValidationError,
 )
 
-from simopt.errors import ScenarioError
+from simopt.errors import ScenarioError, yaml_kind
 from simopt.yamlio import Provenance, line_of, parse_yaml_text, strip_sources
 
 MAX_LEVEL = 6
@@ -31,43 +35,124 @@ MAX_LEVEL = 6
 
 SUM_TOLERANCE = 1e-6
 
+MAX_COUNT = 1_000_000_000
+"""Upper bound on any count of people: a province's civil service is some tens of thousands."""
 
-def _number(value: Any) -> Any:
+MAX_VND = 1e18
+"""Upper bound on any amount of money (about 40 times Vietnam's GDP): larger is a typo."""
+
+MAX_QUANTITY = 1e9
+"""Upper bound on other non-negative quantities (hires a year, factors, people a year)."""
+
+
+# --------------------------------------------------------------------------- field types
+#
+# Every field type checks its input itself, so that each rule reads the same wherever it applies
+# ("must be a probability between 0 and 1") and nothing is converted behind the planner's back:
+# true is not 1, "12" is not 12, 2.5 people is not 2, NaN and infinity are not numbers.
+
+
+def _finite_number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"must be a number, not {type(value).__name__}")
+        raise ValueError(f"must be a number, not {yaml_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError("must be a finite number, not NaN or infinity")
     return value
 
 
-def _whole(value: Any) -> Any:
-    value = _number(value)
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be a whole number")
-        return int(value)
-    return value
+def _format_bound(bound: float) -> str:
+    return f"{bound:,.0f}" if float(bound).is_integer() and abs(bound) >= 10_000 else f"{bound:g}"
 
 
-def _text(value: Any) -> Any:
+def _bounded(
+    lo: float, hi: float, *, whole: bool, what: str = "", unit: str = ""
+) -> Callable[[Any], Any]:
+    """A validator for a number in [lo, hi]; ``what`` names it in the rule ("a probability")."""
+    connector = "between" if not whole else "from"
+    joiner = "and" if not whole else "to"
+    suffix = f" {unit}" if unit else ""
+
+    def rule(below: bool) -> str:
+        if what:
+            return f"must be {what} {connector} {_format_bound(lo)} {joiner} {_format_bound(hi)}"
+        if below:
+            return "must not be negative" if lo == 0 else f"must be at least {_format_bound(lo)}"
+        return f"must be at most {_format_bound(hi)}{suffix}"
+
+    def check(value: Any) -> int | float:
+        number = _finite_number(value)
+        if whole:
+            if isinstance(number, float):
+                if not number.is_integer():
+                    raise ValueError("must be a whole number")
+                number = int(number)
+        else:
+            try:
+                number = float(number)
+            except OverflowError:
+                raise ValueError(rule(below=number < 0)) from None
+        if number < lo:
+            raise ValueError(rule(below=True))
+        if number > hi:
+            raise ValueError(rule(below=False))
+        return number
+
+    return check
+
+
+def _text(value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"must be a text, not {type(value).__name__}")
+        raise ValueError(f"must be text, not {yaml_kind(value)}")
     return value
 
 
-Count = Annotated[int, BeforeValidator(_whole), Field(ge=0)]
-PositiveCount = Annotated[int, BeforeValidator(_whole), Field(ge=1)]
-Year = Annotated[int, BeforeValidator(_whole), Field(ge=1900, le=2200)]
-Level = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=MAX_LEVEL)]
-Month = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=12)]
-Vnd = Annotated[float, BeforeValidator(_number), Field(ge=0)]
-Rate = Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)]
-Probability = Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)]
-NonNegative = Annotated[float, BeforeValidator(_number), Field(ge=0)]
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _identifier(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a name (letters, digits and _), not {yaml_kind(value)}")
+    if not _IDENTIFIER.fullmatch(value):
+        raise ValueError("must be a name of letters, digits and _ that starts with a letter")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {yaml_kind(value)}")
+    return value
+
+
+def _attribute(value: Any) -> bool | int | str:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    raise ValueError(
+        f"an attribute must be true/false, a whole number or text, not {yaml_kind(value)}"
+    )
+
+
+Count = Annotated[int, BeforeValidator(_bounded(0, MAX_COUNT, whole=True))]
+PositiveCount = Annotated[int, BeforeValidator(_bounded(1, MAX_COUNT, whole=True))]
+Year = Annotated[int, BeforeValidator(_bounded(1900, 2200, whole=True, what="a year"))]
+Level = Annotated[int, BeforeValidator(_bounded(0, MAX_LEVEL, whole=True, what="a level"))]
+TargetLevel = Annotated[int, BeforeValidator(_bounded(1, MAX_LEVEL, whole=True, what="a level"))]
+Month = Annotated[int, BeforeValidator(_bounded(1, 12, whole=True, what="a month"))]
+Months = Annotated[int, BeforeValidator(_bounded(1, 48, whole=True, what="a number of months"))]
+Attempts = Annotated[int, BeforeValidator(_bounded(1, 10, whole=True, what="a number"))]
+Vnd = Annotated[float, BeforeValidator(_bounded(0, MAX_VND, whole=False, unit="VND"))]
+Rate = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a rate"))]
+Probability = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a probability"))]
+Share = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a share"))]
+NonNegative = Annotated[float, BeforeValidator(_bounded(0, MAX_QUANTITY, whole=False))]
 Text = Annotated[str, BeforeValidator(_text)]
-Identifier = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-AttributeValue = bool | int | str
-LevelTable = dict[Level, NonNegative]
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+AttributeValue = Annotated[bool | int | str, PlainValidator(_attribute)]
+LevelTable = dict[Level, Share]
 
 
 class Model(BaseModel):
@@ -115,7 +200,7 @@ class Pool(Model):
 class Group(Model):
     name: Text = ""
     pools: dict[Identifier, Pool]
-    funding: dict[Identifier, Rate] = Field(default_factory=dict)
+    funding: dict[Identifier, Share] = Field(default_factory=dict)
     """Share of every cost of this group's trainees paid by each funding source."""
 
     @property
@@ -139,7 +224,7 @@ class Course(Model):
     name: Text = ""
     entry_level: Level
     target_level: Level
-    duration_months: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=48)]
+    duration_months: Months
     intake_month: Month = 1
     tuition_vnd_per_trainee: Vnd
     class_size: PositiveCount | None = None
@@ -165,14 +250,14 @@ class Course(Model):
 class Exams(Model):
     session_months: tuple[Month, ...]
     fee_vnd: Vnd = 0.0
-    max_attempts: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10)] = 1
+    max_attempts: Attempts = 1
     retake_pass_factor: NonNegative = 1.0
     """A retake passes with the course's pass probability times this factor (capped at 1)."""
 
 
 class FundingSource(Model):
     name: Text = ""
-    public: bool = True
+    public: Boolean = True
     """Public sources count against the budget ceiling; trainees' own contributions do not."""
 
 
@@ -194,7 +279,7 @@ class Target(Model):
     label: Text = ""
     groups: tuple[Identifier, ...]
     where: dict[Identifier, AttributeValue] = Field(default_factory=dict)
-    min_level: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=MAX_LEVEL)]
+    min_level: TargetLevel
     share: Probability | None = None
     min_count: Count | None = None
     year: Year
@@ -286,15 +371,25 @@ def load_scenario(path: str | Path, overrides: Mapping[str, str] | None = None) 
     """Read, validate and return a scenario file; raise :class:`ScenarioError` on any problem."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ScenarioError("file not found", file=file) from None
     except IsADirectoryError:
         raise ScenarioError("is a directory, not a scenario file", file=file) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=file) from None
     except OSError as exc:
-        raise ScenarioError(f"cannot be read ({exc.strerror})", file=file) from None
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=file) from None
+    except ValueError as exc:  # e.g. a NUL byte in the name
+        raise ScenarioError(f"cannot be read ({exc})", file=file) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded); "
+            "save the file as UTF-8",
+            file=file,
+            line=line,
+        ) from None
     return parse_scenario(text, file=file, overrides=overrides)
 
 
@@ -304,138 +399,194 @@ def parse_scenario(
     """Validate scenario YAML text; ``overrides`` maps dotted paths to YAML values (``--set``)."""
     data, node = parse_yaml_text(text, file=file)
     if data is None:
-        raise ScenarioError("the file is empty; a scenario is a YAML mapping", file=file)
+        raise ScenarioError(
+            "the file is empty (or holds only comments); a scenario is a YAML mapping of fields",
+            file=file,
+        )
     if not isinstance(data, dict):
         raise ScenarioError(
-            f"a scenario must be a YAML mapping of fields, not a {_yaml_kind(data)}", file=file
+            f"a scenario must be a YAML mapping of fields (name: …, horizon: …), "
+            f"not {yaml_kind(data)}",
+            file=file,
         )
+    overridden: list[str] = []
     if overrides:
         from simopt.overrides import apply_overrides
 
         data = apply_overrides(data, overrides, file=file)
+        overridden = [path.strip() for path in overrides]
     try:
         return build_scenario(data, file=file)
     except ScenarioError as err:
-        if err.line is None and err.path:
-            keys = tuple(int(p) if p.isdigit() else p for p in err.path.split("."))
-            raise err.located(line=line_of(node, keys)) from None
-        raise
+        if err.line is not None or not err.path or err.file != file:
+            raise
+        if any(_overlaps(err.path, path) for path in overridden):
+            # The offending value came from --set, not from a line of the file.
+            raise err.located(file=f"{file} (--set)") from None
+        keys = tuple(int(p) if p.isdecimal() else p for p in err.path.split("."))
+        raise err.located(line=line_of(node, keys)) from None
+
+
+def _overlaps(error_path: str, override_path: str) -> bool:
+    """Whether an error at ``error_path`` concerns a value set at ``override_path``."""
+    a, b = error_path.split("."), override_path.split(".")
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def build_scenario(data: dict[str, Any], *, file: str = "<scenario>") -> Scenario:
     """Build and check a scenario from already-parsed data."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            f"a scenario must be a YAML mapping of fields, not {yaml_kind(data)}", file=file
+        )
     provenance = Provenance()
-    plain = strip_sources(data, provenance, file=file)
     try:
+        plain = strip_sources(data, provenance, file=file)
         scenario = Scenario.model_validate(plain)
     except ValidationError as exc:
-        raise _first_error(exc, plain, file) from None
+        raise _first_error(exc, file) from None
+    except RecursionError:
+        raise ScenarioError(
+            "lists or mappings are nested too deeply (or contain themselves)", file=file
+        ) from None
     scenario._provenance = provenance
     check_rules(scenario, file=file)
     return scenario
 
 
-def _yaml_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
+def _first_error(exc: ValidationError, file: str) -> ScenarioError:
+    """The first pydantic error as a planner's one-liner.
 
-
-def _first_error(exc: ValidationError, data: Any, file: str) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in err["loc"] if p != "[key]" and not _is_union_tag(p))
+    A misspelt field shows up twice: the right name is missing and the wrong one is unknown.
+    The unknown one, with its "did you mean", is the message that helps; it is given first.
+    """
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    if err["type"] == "missing":
+        missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+        for other in errors:
+            loc_ = tuple(other["loc"])
+            if other["type"] == "extra_forbidden" and any(
+                m[:-1] == loc_[:-1]
+                and difflib.get_close_matches(str(loc_[-1]), [str(m[-1])], n=1, cutoff=0.6)
+                for m in missing
+            ):
+                err = other
+                break
+    raw_loc = tuple(err["loc"])
+    is_key = bool(raw_loc) and raw_loc[-1] == "[key]"
+    loc = tuple(p for p in raw_loc if p != "[key]")
     path = ".".join(str(p) for p in loc)
     kind = err["type"]
-    if kind == "extra_forbidden":
-        return ScenarioError(_unknown_key_rule(loc, data), file=file, path=path, value=err["input"])
+    value = err.get("input")
+    if kind in {"extra_forbidden", "invalid_key"}:
+        return ScenarioError(unknown_field_rule(loc), file=file, path=path, value=value)
     if kind == "missing":
         return ScenarioError("is required but missing", file=file, path=path, show_value=False)
-    msg = str(err["msg"])
-    msg = msg.removeprefix("Value error, ")
-    if kind.startswith("greater_than_equal") and "ge" in err.get("ctx", {}):
-        msg = f"must be ≥ {err['ctx']['ge']}"
-    elif kind.startswith("less_than_equal") and "le" in err.get("ctx", {}):
-        msg = f"must be ≤ {err['ctx']['le']}"
-    elif kind == "string_pattern_mismatch":
-        msg = "must be an identifier: a letter, then letters, digits or _"
+    if kind == "value_error":
+        rule = str(err["msg"]).removeprefix("Value error, ")
     elif kind in {"dict_type", "model_type", "model_attributes_type"}:
-        msg = f"must be a mapping, not a {_yaml_kind(err['input'])}"
+        rule = f"must be a mapping (field: value), not {yaml_kind(value)}"
     elif kind in {"tuple_type", "list_type"}:
-        msg = f"must be a list, not a {_yaml_kind(err['input'])}"
-    elif kind == "bool_type" or kind == "bool_parsing":
-        msg = "must be true or false"
-    return ScenarioError(msg, file=file, path=path, value=err["input"])
+        rule = f"must be a list, e.g. [a, b], not {yaml_kind(value)}"
+    elif kind == "recursion_loop":
+        rule = "refers to itself"
+    else:  # a pydantic rule our own validators do not cover; its words are still one line
+        rule = str(err["msg"])
+    if is_key:
+        rule = f"key {rule}"
+    return ScenarioError(rule, file=file, path=path, value=value)
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {"bool", "int", "str", "function-before[_whole()]"}
+def _unwrap(tp: Any) -> Any:
+    """``Annotated[X, …]`` → X and ``X | None`` → X, repeatedly."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
 
 
-_FIELD_CACHE: dict[str, type[Model]] = {}
+def schema_at(parts: Sequence[Any]) -> Any:
+    """The type a field path leads to in the scenario schema (a model class, ``dict[K, V]``,
+    ``tuple[V, ...]`` or a scalar type), or None when no field has that path."""
+    tp: Any = Scenario
+    for part in parts:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if not isinstance(part, str) or part not in tp.model_fields:
+                return None
+            tp = tp.model_fields[part].annotation
+            continue
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is dict and len(args) == 2:
+            tp = args[1]
+        elif origin in (tuple, list) and args:
+            tp = args[0]
+        else:
+            return None
+    return _unwrap(tp)
 
 
-def _unknown_key_rule(loc: tuple[Any, ...], data: Any) -> str:
+def model_at(parts: Sequence[Any]) -> type[BaseModel] | None:
+    """The model class whose fields sit at a path (None when the path holds no model)."""
+    tp = schema_at(parts)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def unknown_field_rule(loc: Sequence[Any]) -> str:
     """'unknown field' with a 'did you mean' taken from the model the key sits in."""
+    if not loc:
+        return "unknown field"
     key = str(loc[-1])
-    model = _model_at(loc[:-1])
+    model = model_at(loc[:-1])
     known = sorted(model.model_fields) if model is not None else []
     close = (
         difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         or [k for k in known if len(key) >= 3 and (k.startswith(key) or key.startswith(k))][:1]
     )
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    allowed = f" (known fields: {', '.join(known)})" if known and not close else ""
-    return f"unknown field{hint}{allowed}"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[Model] | None:
-    """Walk the model classes along a location path (dict keys and list indexes skipped)."""
-    import typing
-
-    current: Any = Scenario
-    for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if fields is not None and isinstance(part, str) and part in fields:
-            current = fields[part].annotation
-        elif isinstance(current, type) and issubclass(current, Model):
-            return None
-        # unwrap containers: dict[K, V] → V, tuple[V, ...] → V, V | None → V
-        while True:
-            origin = typing.get_origin(current)
-            args = [a for a in typing.get_args(current) if a is not type(None)]
-            if origin in (dict,) and args:
-                if fields is None or part not in (fields or {}):
-                    current = args[-1]
-                break
-            if origin in (tuple, list) and args:
-                current = args[0]
-                break
-            if args and origin is not None and origin is not typing.Annotated:
-                current = args[0]
-                continue
-            if origin is typing.Annotated:
-                current = args[0]
-                continue
-            break
-    return current if isinstance(current, type) and issubclass(current, Model) else None
+    if close:
+        return f"unknown field; did you mean '{close[0]}'?"
+    if known:
+        return f"unknown field (known fields: {', '.join(known)})"
+    return "unknown field"
 
 
 # --------------------------------------------------------------------------- cross-field rules
+
+Fail = Callable[[str, Any, str], NoReturn]
+
+_NO_VALUE: Any = object()
+"""Passed to ``fail`` when the path says it all (the value would only repeat the name)."""
 
 
 def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
     """Rules that span fields; the first broken one raises."""
 
-    def fail(path: str, value: Any, rule: str) -> None:
-        raise ScenarioError(rule, file=file, path=path, value=value)
+    def fail(path: str, value: Any, rule: str) -> NoReturn:
+        raise ScenarioError(
+            rule, file=file, path=path, value=value, show_value=value is not _NO_VALUE
+        )
 
-    h = s.horizon
+    _check_horizon(s.horizon, fail)
+    pool_group = _check_groups(s, fail)
+    _check_promotions(s, pool_group, fail)
+    _check_courses(s, fail)
+    _check_exams(s.exams, fail)
+    _check_budget(s, fail)
+    _check_targets(s, fail)
+    if s.stated_budget is not None:
+        _check_stated_budget(s, s.stated_budget, fail)
+
+
+def _check_horizon(h: Horizon, fail: Fail) -> None:
     if h.end_year < h.start_year:
         fail("horizon.end_year", h.end_year, f"must not be before start_year ({h.start_year})")
     if not h.milestones:
@@ -448,25 +599,24 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
                 f"milestone years must be in increasing order (follows {h.milestones[i - 1]})",
             )
         if not h.start_year <= year <= h.end_year:
-            fail(
-                f"horizon.milestones.{i}",
-                year,
-                f"must lie in the horizon {h.start_year}–{h.end_year}",
-            )
+            fail(f"horizon.milestones.{i}", year, _outside(h))
 
+
+def _check_groups(s: Scenario, fail: Fail) -> dict[str, str]:
+    """Check groups and pools; return the group of every pool."""
     if not s.groups:
         fail("groups", {}, "must define at least one group")
-    seen_pools: dict[str, str] = {}
+    pool_group: dict[str, str] = {}
     for gid, group in s.groups.items():
         if not group.pools:
             fail(f"groups.{gid}.pools", {}, "a group must have at least one pool")
         for pid, pool in group.pools.items():
             here = f"groups.{gid}.pools.{pid}"
-            if pid in seen_pools:
+            if pid in pool_group:
                 fail(
-                    here, pid, f"pool ids must be unique; already used in group '{seen_pools[pid]}'"
+                    here, pid, f"pool ids must be unique; already used in group '{pool_group[pid]}'"
                 )
-            seen_pools[pid] = gid
+            pool_group[pid] = gid
             if pool.excluded > pool.headcount:
                 fail(
                     f"{here}.excluded",
@@ -475,15 +625,70 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
                 )
             _check_levels(pool, here, fail)
         _check_funding(s, gid, group, fail)
+    return pool_group
 
+
+def _check_levels(pool: Pool, here: str, fail: Fail) -> None:
+    if pool.level_shares is not None and pool.level_counts is not None:
+        fail(
+            f"{here}.level_counts", pool.level_counts, "give level_shares or level_counts, not both"
+        )
+    if pool.level_shares is not None:
+        _check_shares(f"{here}.level_shares", pool.level_shares, fail)
+    if pool.level_counts is not None:
+        total_n = sum(pool.level_counts.values())
+        if total_n != pool.eligible:
+            fail(
+                f"{here}.level_counts",
+                pool.level_counts,
+                f"counts must sum to the eligible headcount {pool.eligible} "
+                f"(headcount − excluded); they sum to {total_n}",
+            )
+    _check_shares(f"{here}.hire_level_shares", pool.hire_level_shares, fail)
+
+
+def _check_shares(path: str, shares: Mapping[Any, float], fail: Fail) -> None:
+    if not shares:
+        fail(path, dict(shares), "must give at least one share")
+    total = math.fsum(shares.values())
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        fail(path, dict(shares), f"shares must sum to 1 (they sum to {total:.6g})")
+
+
+def _check_funding(s: Scenario, gid: str, group: Group, fail: Fail) -> None:
+    for src in group.funding:
+        if src not in s.funding_sources:
+            fail(
+                f"groups.{gid}.funding.{src}",
+                src,
+                _no_such("funding source", src, s.funding_sources, "funding_sources"),
+            )
+    if group.funding:
+        _check_shares(f"groups.{gid}.funding", group.funding, fail)
+
+
+def _check_promotions(s: Scenario, pool_group: Mapping[str, str], fail: Fail) -> None:
+    outflow: dict[str, float] = {
+        pid: pool.attrition_rate_per_year for pid, (_, pool) in s.pools().items()
+    }
     for i, promo in enumerate(s.promotions):
         for end in ("from_pool", "to_pool"):
             pid = getattr(promo, end)
-            if pid not in seen_pools:
-                fail(f"promotions.{i}.{end}", pid, _no_such("pool", pid, seen_pools))
+            if pid not in pool_group:
+                fail(f"promotions.{i}.{end}", pid, _no_such("pool", pid, pool_group))
         if promo.from_pool == promo.to_pool:
             fail(f"promotions.{i}.to_pool", promo.to_pool, "must differ from from_pool")
+        outflow[promo.from_pool] += promo.rate_per_year
+        if outflow[promo.from_pool] > 1 + SUM_TOLERANCE:
+            fail(
+                f"promotions.{i}.rate_per_year",
+                promo.rate_per_year,
+                f"attrition and promotions out of pool '{promo.from_pool}' add up to more than "
+                f"everyone each year ({outflow[promo.from_pool]:.6g})",
+            )
 
+
+def _check_courses(s: Scenario, fail: Fail) -> None:
     if not s.courses:
         fail("courses", {}, "must define at least one course")
     for cid, course in s.courses.items():
@@ -498,18 +703,35 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
             fail(f"{here}.cost_vnd_per_class", course.cost_vnd_per_class, "needs class_size")
         if course.classes_per_year is not None and course.class_size is None:
             fail(f"{here}.classes_per_year", course.classes_per_year, "needs class_size")
-        for j, gid in enumerate(course.groups or ()):
-            if gid not in s.groups:
-                fail(f"{here}.groups.{j}", gid, _no_such("group", gid, s.groups))
+        if course.groups is not None:
+            _check_group_list(s, f"{here}.groups", course.groups, fail)
 
-    if not s.exams.session_months:
+
+def _check_group_list(s: Scenario, path: str, groups: Sequence[str], fail: Fail) -> None:
+    if not groups:
+        fail(path, list(groups), "must name at least one group")
+    for j, gid in enumerate(groups):
+        if gid not in s.groups:
+            fail(f"{path}.{j}", gid, _no_such("group", gid, s.groups))
+        if gid in groups[:j]:
+            fail(f"{path}.{j}", gid, "is listed twice")
+
+
+def _check_exams(exams: Exams, fail: Fail) -> None:
+    months = exams.session_months
+    if not months:
         fail("exams.session_months", [], "must list at least one exam month")
-    months = s.exams.session_months
     for i in range(1, len(months)):
         if months[i] <= months[i - 1]:
-            fail(f"exams.session_months.{i}", months[i], "exam months must be in increasing order")
+            fail(
+                f"exams.session_months.{i}",
+                months[i],
+                f"exam months must be in increasing order (follows {months[i - 1]})",
+            )
 
-    budget = s.budget
+
+def _check_budget(s: Scenario, fail: Fail) -> None:
+    h, budget = s.horizon, s.budget
     for year in budget.ceiling_vnd_by_year:
         if not h.start_year <= year <= h.end_year:
             fail(f"budget.ceiling_vnd_by_year.{year}", year, _outside(h))
@@ -518,9 +740,12 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
             fail(
                 f"budget.source_ceilings_vnd_per_year.{src}",
                 src,
-                _no_such("funding source", src, s.funding_sources),
+                _no_such("funding source", src, s.funding_sources, "funding_sources"),
             )
 
+
+def _check_targets(s: Scenario, fail: Fail) -> None:
+    h = s.horizon
     if not s.targets:
         fail("targets", {}, "must define at least one target")
     for tid, target in s.targets.items():
@@ -528,91 +753,54 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
         if not h.start_year <= target.year <= h.end_year:
             fail(f"{here}.year", target.year, _outside(h))
         if target.share is None and target.min_count is None:
-            fail(
-                here,
-                tid,
-                "a target needs a share, a min_count, or both",
-            )
-        if not target.groups:
-            fail(f"{here}.groups", [], "must name at least one group")
-        for j, gid in enumerate(target.groups):
-            if gid not in s.groups:
-                fail(f"{here}.groups.{j}", gid, _no_such("group", gid, s.groups))
+            fail(here, _NO_VALUE, "a target needs a share, a min_count, or both")
+        _check_group_list(s, f"{here}.groups", target.groups, fail)
+        pools = [pool for gid in target.groups for pool in s.groups[gid].pools.values()]
+        attributes = {k for pool in pools for k in pool.attributes}
+        for key, value in target.where.items():
+            if key not in attributes:
+                fail(
+                    f"{here}.where.{key}",
+                    value,
+                    "no pool in the target's groups has this attribute"
+                    + did_you_mean(key, sorted(attributes)),
+                )
         if not s.target_pools(target):
             fail(f"{here}.where", dict(target.where), "selects no pool in the target's groups")
 
-    if s.stated_budget is not None:
-        for ph, phase in s.stated_budget.phases.items():
-            if phase.last_year < phase.first_year:
-                fail(
-                    f"stated_budget.phases.{ph}.last_year",
-                    phase.last_year,
-                    f"must not be before first_year ({phase.first_year})",
-                )
-            for ln, line in phase.lines.items():
-                for j, gid in enumerate(line.groups):
-                    if gid not in s.groups:
-                        fail(
-                            f"stated_budget.phases.{ph}.lines.{ln}.groups.{j}",
-                            gid,
-                            _no_such("group", gid, s.groups),
-                        )
+
+def _check_stated_budget(s: Scenario, sb: StatedBudget, fail: Fail) -> None:
+    def years(path: str, first: int, last: int) -> None:
+        if last < first:
+            fail(f"{path}.last_year", last, f"must not be before first_year ({first})")
+
+    years("stated_budget", sb.first_year, sb.last_year)
+    for ph, phase in sb.phases.items():
+        years(f"stated_budget.phases.{ph}", phase.first_year, phase.last_year)
+        for ln, line in phase.lines.items():
+            for j, gid in enumerate(line.groups):
+                if gid not in s.groups:
+                    fail(
+                        f"stated_budget.phases.{ph}.lines.{ln}.groups.{j}",
+                        gid,
+                        _no_such("group", gid, s.groups),
+                    )
+    for em, earmark in sb.earmarks.items():
+        years(f"stated_budget.earmarks.{em}", earmark.first_year, earmark.last_year)
 
 
-def _check_levels(pool: Pool, here: str, fail: Any) -> None:
-    if pool.level_shares is not None and pool.level_counts is not None:
-        fail(
-            f"{here}.level_counts", pool.level_counts, "give level_shares or level_counts, not both"
-        )
-    if pool.level_shares is not None:
-        total = sum(pool.level_shares.values())
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            fail(
-                f"{here}.level_shares",
-                pool.level_shares,
-                f"shares must sum to 1 (they sum to {total:g})",
-            )
-    if pool.level_counts is not None:
-        total_n = sum(pool.level_counts.values())
-        if total_n != pool.eligible:
-            fail(
-                f"{here}.level_counts",
-                pool.level_counts,
-                f"counts must sum to the eligible headcount {pool.eligible} "
-                f"(headcount − excluded); they sum to {total_n}",
-            )
-    total_h = sum(pool.hire_level_shares.values())
-    if abs(total_h - 1.0) > SUM_TOLERANCE:
-        fail(
-            f"{here}.hire_level_shares",
-            pool.hire_level_shares,
-            f"shares must sum to 1 (they sum to {total_h:g})",
-        )
-
-
-def _check_funding(s: Scenario, gid: str, group: Group, fail: Any) -> None:
-    for src in group.funding:
-        if src not in s.funding_sources:
-            fail(
-                f"groups.{gid}.funding.{src}",
-                src,
-                _no_such("funding source", src, s.funding_sources),
-            )
-    if group.funding:
-        total = sum(group.funding.values())
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            fail(
-                f"groups.{gid}.funding",
-                dict(group.funding),
-                f"shares must sum to 1 (they sum to {total:g})",
-            )
-
-
-def _no_such(kind: str, name: str, known: Mapping[str, Any]) -> str:
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """ "; did you mean 'x'?" for a close name, else the list of known names."""
     close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    listing = f" (known: {', '.join(known)})" if known and not close else ""
-    return f"no {kind} of that name{hint}{listing}"
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f" (known: {', '.join(known)})" if known else ""
+
+
+def _no_such(kind: str, name: str, known: Mapping[str, Any], where: str = "") -> str:
+    if not known and where:
+        return f"no {kind} of that name ({where} defines none)"
+    return f"no {kind} of that name" + did_you_mean(name, list(known))
 
 
 def _outside(h: Horizon) -> str:

@@ -1,8 +1,15 @@
 """Reading scenario YAML: syntax errors with line and column, line numbers for field paths,
-and the ``{value: …, source: …}`` notes that let any number carry its provenance."""
+and the ``{value: …, source: …}`` notes that let any number carry its provenance.
+
+Whatever the text, :func:`parse_yaml_text` returns plain data or raises one
+:class:`~simopt.errors.ScenarioError`: bad syntax, bad tags (``!!int abc``), impossible dates
+(``2021-13-45``), keys given twice, aliases that contain themselves or expand without end, and
+nesting too deep to read are all reported with the line where they occur.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,13 +17,31 @@ from typing import Any
 
 import yaml
 
-from simopt.errors import ScenarioError
+from simopt.errors import ScenarioError, yaml_kind
 
 ASSUMPTION = "assumption"
 
+MAX_NODES = 1_000_000
+"""A scenario has a few thousand values; more than this (after expanding aliases) is an error."""
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``2e10`` and ``1.5E9`` as floats (YAML 1.2 style)."""
+    """SafeLoader that also reads ``2e10`` and ``1.5E9`` as floats (YAML 1.2 style), and that
+    reports a value its tag cannot hold (``!!int abc``, ``2021-13-45``) as a YAML error at that
+    value instead of a bare Python exception."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, IndexError):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"cannot read {_describe_node(node)} as {_tag_name(node.tag)}",
+                node.start_mark,
+            ) from None
 
 
 _Loader.add_implicit_resolver(
@@ -33,38 +58,184 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _tag_name(tag: str) -> str:
+    short = tag.removeprefix("tag:yaml.org,2002:")
+    names = {"int": "a whole number", "float": "a number", "bool": "true/false"}
+    names |= {"timestamp": "a date", "binary": "binary data"}
+    return names.get(short, f"'{short}'")
+
+
+def _describe_node(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        text = str(node.value)
+        return repr(text if len(text) <= 40 else text[:37] + "...")
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+
+
+def _mark_position(mark: Any) -> tuple[int | None, int | None]:
+    if mark is None:
+        return None, None
+    return mark.line + 1, mark.column + 1
+
+
+def _position_in(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character ``index`` of ``text``."""
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, file: str, prefix: str) -> ScenarioError:
+    """One-line :class:`ScenarioError` for any PyYAML error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        at_line, at_column = _position_in(text, exc.position)
+        char = exc.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return ScenarioError(
+            f"{prefix}: character {shown} is not allowed ({exc.reason})",
+            file=file,
+            line=at_line,
+            column=at_column,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        line, column = _mark_position(exc.problem_mark)
+        rule = f"{prefix}: {exc.problem or exc.context or 'invalid YAML'}"
+        if exc.problem and exc.context:
+            context_line, _ = _mark_position(exc.context_mark)
+            rule += (
+                f" ({exc.context}" + (f" from line {context_line}" if context_line else "") + ")"
+            )
+        if "'\\t'" in str(exc.problem):
+            rule += "; indent with spaces, not tabs"
+        return ScenarioError(rule, file=file, line=line, column=column)
+    return ScenarioError(f"{prefix}: {exc}", file=file)
+
+
 def parse_yaml_text(text: str, *, file: str = "<text>") -> tuple[Any, yaml.Node | None]:
     """Parse YAML text into plain data and its node tree (for line numbers)."""
     try:
         node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        problem = exc.problem or "invalid YAML"
-        raise ScenarioError(
-            f"YAML syntax error: {problem}",
-            file=file,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"YAML syntax error: {exc}", file=file) from None
+        raise _syntax_error(exc, text, file, "YAML syntax error") from None
+    except RecursionError:
+        raise ScenarioError(
+            "YAML syntax error: lists or mappings are nested too deeply to read", file=file
+        ) from None
     if node is None:
         return None, None
+    check_nodes(node, file=file)
     try:
-        data = _Loader(text).get_single_data()
+        loader = _Loader("")
+        try:
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:  # e.g. a bad tag: composing passed, constructing did not
-        mark = getattr(exc, "problem_mark", None)
+        raise _syntax_error(exc, text, file, "YAML error") from None
+    except RecursionError:
         raise ScenarioError(
-            f"YAML error: {getattr(exc, 'problem', None) or exc}",
-            file=file,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
+            "YAML error: lists or mappings are nested too deeply to read", file=file
         ) from None
     return data, node
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def check_nodes(root: yaml.Node, *, file: str = "<text>") -> None:
+    """Reject what PyYAML would accept silently or choke on later: a key given twice in one
+    mapping (the first value would be dropped without a word), an alias inside the very list or
+    mapping it names (data that contains itself), and aliases that expand past :data:`MAX_NODES`.
+    """
+    # Iterative depth-first walk over the node graph; aliases make it a DAG (or worse, a cycle).
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    paths: dict[int, tuple[str, ...]] = {id(root): ()}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            if size[key] > MAX_NODES:
+                line, column = _mark_position(node.start_mark)
+                raise ScenarioError(
+                    f"aliases expand to more than {MAX_NODES:,} values; a scenario is far smaller",
+                    file=file,
+                    path=".".join(paths.get(key, ())),
+                    line=line,
+                    column=column,
+                    show_value=False,
+                )
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            _check_duplicate_keys(node, paths.get(key, ()), file)
+        here = paths.get(key, ())
+        for label, child in _labelled_children(node):
+            cid = id(child)
+            if cid in on_path:
+                line, column = _mark_position(child.start_mark)
+                raise ScenarioError(
+                    "an alias (*name) refers to the list or mapping that contains it",
+                    file=file,
+                    path=".".join((*here, label)),
+                    line=line,
+                    column=column,
+                    show_value=False,
+                )
+            if cid not in size:
+                paths.setdefault(cid, (*here, label))
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    return [child for _, child in _labelled_children(node)]
+
+
+def _labelled_children(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
+    if isinstance(node, yaml.MappingNode):
+        out: list[tuple[str, yaml.Node]] = []
+        for k_node, v_node in node.value:
+            label = str(k_node.value) if isinstance(k_node, yaml.ScalarNode) else "?"
+            out += [(label, k_node), (label, v_node)]
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [(str(i), child) for i, child in enumerate(node.value)]
+    return []
+
+
+def _check_duplicate_keys(node: yaml.MappingNode, path: tuple[str, ...], file: str) -> None:
+    first_line: dict[tuple[str, str], int] = {}
+    for k_node, _ in node.value:
+        if not isinstance(k_node, yaml.ScalarNode) or k_node.tag == _MERGE_TAG:
+            continue
+        ident = (k_node.tag, str(k_node.value))
+        line = k_node.start_mark.line + 1
+        if ident in first_line:
+            raise ScenarioError(
+                f"key given twice in the same mapping (first at line {first_line[ident]}); "
+                "YAML would silently keep only the last",
+                file=file,
+                path=".".join((*path, str(k_node.value))),
+                line=line,
+                column=k_node.start_mark.column + 1,
+                show_value=False,
+            )
+        first_line[ident] = line
+
+
 def line_of(node: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
-    """The 1-based line of the deepest node reachable along ``path``."""
+    """The 1-based line of the deepest node reachable along ``path``.
+
+    A ``{value: …, source: …}`` note is looked through: ``level_shares.7`` finds key 7 inside the
+    note's value.
+    """
     best: int | None = None
     current = node
     for key in path:
@@ -73,21 +244,41 @@ def line_of(node: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
         best = current.start_mark.line + 1
         nxt: yaml.Node | None = None
         if isinstance(current, yaml.MappingNode):
-            for k_node, v_node in current.value:
-                if str(k_node.value) == str(key):
-                    nxt = v_node
-                    best = k_node.start_mark.line + 1
-                    break
-        elif (
-            isinstance(current, yaml.SequenceNode)
-            and isinstance(key, int)
-            and 0 <= key < len(current.value)
-        ):
-            nxt = current.value[key]
+            nxt, key_line = _lookup(current, key)
+            if nxt is None and str(key) not in _NOTE_KEYS:
+                nxt, key_line = _lookup_in_note(current, key)
+            if key_line is not None:
+                best = key_line
+        else:
+            nxt = _index(current, key)
         current = nxt
     if current is not None:
         best = current.start_mark.line + 1
     return best
+
+
+def _lookup(node: yaml.MappingNode, key: str | int) -> tuple[yaml.Node | None, int | None]:
+    for k_node, v_node in node.value:
+        if str(k_node.value) == str(key):
+            return v_node, k_node.start_mark.line + 1
+    return None, None
+
+
+def _lookup_in_note(node: yaml.MappingNode, key: str | int) -> tuple[yaml.Node | None, int | None]:
+    """Look ``key`` up inside the value of a ``{value, source}`` note."""
+    inner, _ = _lookup(node, "value")
+    if inner is None or _lookup(node, "source")[0] is None:
+        return None, None
+    if isinstance(inner, yaml.MappingNode):
+        return _lookup(inner, key)
+    return _index(inner, key), None
+
+
+def _index(node: yaml.Node, key: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        child: yaml.Node = node.value[key]
+        return child
+    return None
 
 
 @dataclass
@@ -102,15 +293,33 @@ class Provenance:
         return self.sources.get(path, ASSUMPTION)
 
 
-_NOTE_KEYS = {"value", "source"}
+_NOTE_KEYS = {"value", "source", "note"}
 
 
 def _is_note(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and "value" in obj and set(obj) <= _NOTE_KEYS | {"note"}
+    return isinstance(obj, Mapping) and "value" in obj and set(obj) <= _NOTE_KEYS
+
+
+def is_note(obj: Any) -> bool:
+    """Whether ``obj`` is a ``{value: …, source: …}`` note (``source`` and ``note`` optional)."""
+    return _is_note(obj)
+
+
+def _looks_like_broken_note(obj: Mapping[Any, Any]) -> tuple[str, str] | None:
+    """(bad key, hint) when a mapping is evidently a note with a misspelt or missing key."""
+    keys = [k for k in obj if k not in _NOTE_KEYS]
+    if "value" in obj and keys and all(isinstance(k, str) for k in keys):
+        for k in keys:
+            close = difflib.get_close_matches(k, ["source", "note"], n=1, cutoff=0.6)
+            if close:
+                return k, f"unknown key in a {{value, source}} note; did you mean '{close[0]}'?"
+    if "source" in obj and "value" not in obj and set(obj) <= _NOTE_KEYS:
+        return "value", "a {value, source} note needs a value"
+    return None
 
 
 def strip_sources(
-    obj: Any, provenance: Provenance, path: tuple[str | int, ...] = (), *, file: str = "<scenario>"
+    obj: Any, provenance: Provenance, path: tuple[Any, ...] = (), *, file: str = "<scenario>"
 ) -> Any:
     """Replace every ``{value: x, source: s}`` with ``x``; record ``s`` (or "assumption")."""
     dotted = ".".join(str(p) for p in path)
@@ -118,20 +327,35 @@ def strip_sources(
         source = obj.get("source", ASSUMPTION)
         if not isinstance(source, str) or not source.strip():
             raise ScenarioError(
-                "a source must be a non-empty text (a citation, or the word 'assumption')",
+                "a source must be a non-empty text (a citation, or the word 'assumption')"
+                + ("" if isinstance(source, str) else f", not {yaml_kind(source)}"),
                 file=file,
-                path=f"{dotted}.source",
+                path=f"{dotted}.source" if dotted else "source",
                 value=source,
             )
         value = obj["value"]
         if isinstance(value, Mapping | list):
-            # A source note on a whole table (e.g. a level distribution) covers every entry.
-            inner = strip_sources(value, provenance, path, file=file)
-            _cover(inner, provenance, path, source)
+            # A source note on a whole table (e.g. a level distribution) covers every entry that
+            # has no note of its own.
+            inner_provenance = Provenance()
+            inner = strip_sources(value, inner_provenance, path, file=file)
+            bare = set(inner_provenance.unsourced)
+            for p, s in inner_provenance.sources.items():
+                provenance.sources[p] = source if p in bare else s
             return inner
         provenance.sources[dotted] = source
         return value
     if isinstance(obj, Mapping):
+        broken = _looks_like_broken_note(obj)
+        if broken is not None:
+            bad, rule = broken
+            raise ScenarioError(
+                rule,
+                file=file,
+                path=".".join(str(p) for p in (*path, bad)),
+                value=obj.get(bad),
+                show_value=bad != "value",
+            )
         return {k: strip_sources(v, provenance, (*path, k), file=file) for k, v in obj.items()}
     if isinstance(obj, list):
         return [strip_sources(v, provenance, (*path, i), file=file) for i, v in enumerate(obj)]
@@ -143,17 +367,3 @@ def strip_sources(
         provenance.sources[dotted] = ASSUMPTION
         provenance.unsourced.append(dotted)
     return obj
-
-
-def _cover(obj: Any, provenance: Provenance, path: tuple[str | int, ...], source: str) -> None:
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            _cover(v, provenance, (*path, k), source)
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            _cover(v, provenance, (*path, i), source)
-    elif isinstance(obj, int | float) and not isinstance(obj, bool):
-        dotted = ".".join(str(p) for p in path)
-        if dotted in provenance.unsourced:
-            provenance.unsourced.remove(dotted)
-            provenance.sources[dotted] = source
