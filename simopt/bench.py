@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +19,10 @@ from simopt.dynamics import compile_dynamics
 from simopt.optimize import optimize
 from simopt.optimize.frontier import Frontier, naive_frontier_point
 from simopt.scenario import Scenario, load_scenario
+from simopt.simulate import schedule_array, simulate
+from simopt.simulate.engines import run_fast, run_simpy
+from simopt.simulate.record import Recorder
+from simopt.simulate.run import BLOCK
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -71,6 +78,98 @@ def bench_frontier(scenario: Scenario, n_ceilings: int, naive_sample: int) -> No
     )
 
 
+class _RecordingRng:
+    """A Generator stand-in that keeps every draw's arguments, to replay them bare."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def binomial(self, n: Any, p: Any) -> Any:
+        self.calls.append(("binomial", (np.copy(n), np.copy(p))))
+        return self.rng.binomial(n, p)
+
+    def multinomial(self, n: Any, pvals: Any) -> Any:
+        self.calls.append(("multinomial", (np.copy(n), np.copy(pvals))))
+        return self.rng.multinomial(n, pvals)
+
+    def random(self, shape: Any) -> Any:
+        self.calls.append(("random", (shape,)))
+        return self.rng.random(shape)
+
+
+def bench_simulation(scenario: Scenario, reps_simpy: int, reps_parallel: int) -> None:
+    d = compile_dynamics(scenario)
+    plan = optimize(scenario)
+    schedule = plan.schedule
+    enrol = schedule_array(d, schedule)
+    simulate(scenario, schedule, reps=3, seed=0)  # warm up
+
+    per_rep = []
+    rec = Recorder(d, reps_simpy, keep_replications=False)
+    children = np.random.SeedSequence(0).spawn(reps_simpy)
+    for i in range(reps_simpy):
+        rng = np.random.default_rng(children[i])
+        start = time.perf_counter()
+        run_simpy(d, enrol, rng, rec, i)
+        per_rep.append(time.perf_counter() - start)
+    print(
+        f"SimPy engine ({scenario.name}): median {statistics.median(per_rep) * 1e3:.2f} ms a "
+        f"replication over {reps_simpy} (goal < 5 ms)"
+    )
+
+    timings = {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        simulate(scenario, schedule, reps=reps_parallel, seed=1, workers=workers, dynamics=d)
+        timings[workers] = time.perf_counter() - start
+    print(
+        f"  {reps_parallel} replications: {timings[1]:.2f} s on 1 worker, {timings[2]:.2f} s "
+        f"on 2 (speed-up {timings[1] / timings[2]:.2f}x; goal < 10 s)"
+    )
+
+    reps_fast = 2000
+    start = time.perf_counter()
+    simulate(scenario, schedule, reps=reps_fast, seed=2, engine="fast", dynamics=d)
+    fast = time.perf_counter() - start
+    # the same draws, made bare: what numpy alone needs for this model's randomness
+    recorder = _RecordingRng(np.random.default_rng(3))
+    rec = Recorder(d, BLOCK, keep_replications=False)
+    run_fast(d, enrol, recorder, rec, slice(0, BLOCK))  # type: ignore[arg-type]
+    bare = np.random.default_rng(4)
+    start = time.perf_counter()
+    for _ in range(reps_fast // BLOCK):
+        for name, call_args in recorder.calls:
+            getattr(bare, name)(*call_args)
+    draws = time.perf_counter() - start
+    print(
+        f"fast engine: {fast / reps_fast * 1e3:.3f} ms a replication ({reps_fast} reps); numpy "
+        f"alone for the same draws: {draws / reps_fast * 1e3:.3f} ms; ratio "
+        f"{fast / draws:.2f}x (goal ≤ 3x)"
+    )
+
+
+def bench_memory(scenario_path: str, reps: int) -> None:
+    """Peak memory of a large run, measured in a fresh process."""
+    code = (
+        "import resource\n"
+        "from simopt.scenario import load_scenario\n"
+        "from simopt.optimize import optimize\n"
+        "from simopt.simulate import simulate\n"
+        f"s = load_scenario({scenario_path!r})\n"
+        "p = optimize(s)\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"simulate(s, p.schedule, reps={reps}, seed=0, engine='fast')\n"
+        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = (int(x) for x in out.stdout.split()[-2:])
+    print(
+        f"memory: {reps} replications (fast engine): peak RSS {after / 1024:.0f} MiB "
+        f"({before / 1024:.0f} MiB before simulating; goal < 1 GB)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simopt.bench", description=__doc__)
     parser.add_argument("--scenario", default="scenarios/long_an.yaml")
@@ -82,10 +181,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=20,
         help="ceilings solved the naive way for the baseline (default 20)",
     )
+    parser.add_argument("--sim-reps", type=int, default=51)
+    parser.add_argument("--parallel-reps", type=int, default=1000)
+    parser.add_argument("--memory-reps", type=int, default=10000)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
     bench_optimize(scenario, args.repeats)
     bench_frontier(scenario, args.ceilings, args.naive_sample)
+    bench_simulation(scenario, args.sim_reps, args.parallel_reps)
+    bench_memory(args.scenario, args.memory_reps)
     return 0
 
 

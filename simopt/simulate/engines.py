@@ -21,6 +21,7 @@ from simopt.dynamics import Dynamics
 from simopt.simulate.record import Recorder
 from simopt.simulate.state import Cohort, ProvinceState
 from simopt.simulate.timeline import (
+    SAME_MONTH_RANK,
     Event,
     Order,
     cohort_events,
@@ -90,7 +91,7 @@ def run_simpy(
 
     def at(month: float, order: Order) -> Generator[simpy.Event, Any, None]:
         yield env.timeout(month - env.now)
-        for _ in range(order):  # same-month events run in the timeline's order
+        for _ in range(SAME_MONTH_RANK[order]):  # same-month events in the timeline's order
             yield env.timeout(0)
 
     def year_ends() -> Generator[simpy.Event, Any, None]:

@@ -87,9 +87,7 @@ class ProvinceState:
             active = np.stack([c.active for c in self.cohorts], axis=1)
             pools = np.fromiter((c.pool for c in self.cohorts), dtype=np.int64)
             stay = self.rng.binomial(active, keep[pools][None, :])
-            left = self.counters["left"]
-            for k, pool in enumerate(pools):
-                left[:, pool] += active[:, k] - stay[:, k]
+            np.add.at(self.counters["left"], (slice(None), pools), active - stay)  # type: ignore[arg-type]
             for k, cohort in enumerate(self.cohorts):
                 cohort.active = stay[:, k]
 

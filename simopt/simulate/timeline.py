@@ -19,6 +19,12 @@ class Order(IntEnum):
     INTAKE = 3
 
 
+# Cohort events only touch their own cohort and add to the free stock, so their mutual order
+# within a month does not matter; what matters is that they come before the year's end, and the
+# year's end before the next intake. The SimPy engine waits this many zero-delays to get there.
+SAME_MONTH_RANK = {Order.COURSE_END: 0, Order.SITTING: 0, Order.YEAR_END: 1, Order.INTAKE: 2}
+
+
 @dataclass(frozen=True)
 class Event:
     month: float
