@@ -18,7 +18,7 @@ plan: $(STAMP)
 	$(BIN)/simopt show $(SCENARIO)
 	@# the audit exits 1 when the plan has findings; that is its answer, not a failure
 	$(BIN)/simopt audit $(SCENARIO); rc=$$?; [ $$rc -le 1 ]
-	$(BIN)/simopt optimize $(SCENARIO) --out results/$(basename $(notdir $(SCENARIO)))
+	$(BIN)/simopt plan $(SCENARIO) --out results/$(basename $(notdir $(SCENARIO)))
 
 lint: $(STAMP)
 	$(BIN)/ruff check simopt tests

@@ -76,6 +76,7 @@ def build_lp(
     integer_classes: bool = False,
     mode: str = "min_cost",
     fixed_enrolments: Any = None,
+    buffers: dict[str, float] | None = None,
 ) -> LpModel:
     """Build the problem.
 
@@ -85,6 +86,8 @@ def build_lp(
     ``ceiling_vnd`` overrides the scenario's yearly public ceiling for every year.
     ``fixed_enrolments`` (years × pools × courses) turns the LP into the expected projection of
     that schedule: enrolments fixed, no targets, ceilings, seats or availability imposed.
+    ``buffers`` asks, per target id, for that many people above the requirement (a margin
+    learnt from simulation, so that the target holds with a stated probability).
     """
     projecting = fixed_enrolments is not None
     s = d.scenario
@@ -264,6 +267,7 @@ def build_lp(
     for tid, t in {} if projecting else s.targets.items():
         y = years.index(t.year)
         attained = model.attained(tid, y)
+        margin = float((buffers or {}).get(tid, 0.0))
         slack = None
         if mode == "min_shortfall":
             slack = pulp.LpVariable(f"shortfall_{tid}", 0)
@@ -274,10 +278,12 @@ def build_lp(
             expr = attained - t.share * model.base(tid, y)
             if slack is not None:
                 expr = expr + slack
-            model.target_rows[tid] = _add(prob, expr >= 0, f"target_{tid}")
+            model.target_rows[tid] = _add(prob, expr >= margin, f"target_{tid}")
         if t.min_count is not None:
             expr = attained + (slack if slack is not None else 0)
-            model.target_count_rows[tid] = _add(prob, expr >= t.min_count, f"target_count_{tid}")
+            model.target_count_rows[tid] = _add(
+                prob, expr >= t.min_count + margin, f"target_count_{tid}"
+            )
 
     start = years[0]
     end = years[-1]

@@ -94,10 +94,11 @@ def optimize(
     solver: str = "highs",
     integer_classes: bool = False,
     dynamics: Dynamics | None = None,
+    buffers: dict[str, float] | None = None,
 ) -> Plan:
     """The minimum-cost enrolment schedule meeting every target, or an explained failure."""
     d = dynamics or compile_dynamics(scenario)
-    model = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=integer_classes)
+    model = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=integer_classes, buffers=buffers)
     status = run(model, solver)
     ceiling = ceiling_vnd if ceiling_vnd is not None else scenario.budget.ceiling_vnd_per_year
     common: dict[str, Any] = {
@@ -109,7 +110,7 @@ def optimize(
     if status is Status.OPTIMAL:
         lp_cost = None
         if integer_classes:
-            relaxed = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=False)
+            relaxed = build_lp(d, ceiling_vnd=ceiling_vnd, buffers=buffers)
             if run(relaxed, solver) is Status.OPTIMAL:
                 lp_cost = value(relaxed.total_cost) * MONEY_UNIT_VND
         return Plan(
@@ -124,8 +125,8 @@ def optimize(
             **common,
         )
     if status is Status.INFEASIBLE:
-        best = best_attainment(d, ceiling_vnd=ceiling_vnd, solver=solver)
-        smallest = smallest_ceiling(d, solver=solver)
+        best = best_attainment(d, ceiling_vnd=ceiling_vnd, solver=solver, buffers=buffers)
+        smallest = smallest_ceiling(d, solver=solver, buffers=buffers)
         unmet = sorted(
             best.loc[(best["year"] == best["target_year"]) & ~best["met"], "target"].tolist()
         )
@@ -165,9 +166,15 @@ def project(
     return read_attainment(model)
 
 
-def best_attainment(d: Dynamics, *, ceiling_vnd: float | None, solver: str) -> pd.DataFrame:
+def best_attainment(
+    d: Dynamics,
+    *,
+    ceiling_vnd: float | None,
+    solver: str,
+    buffers: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Attainment of the schedule minimising weighted relative shortfall under the constraints."""
-    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall")
+    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall", buffers=buffers)
     status = run(model, solver)
     if status is not Status.OPTIMAL:
         return pd.DataFrame()
@@ -181,9 +188,11 @@ def best_attainment(d: Dynamics, *, ceiling_vnd: float | None, solver: str) -> p
     return read_attainment(model)
 
 
-def smallest_ceiling(d: Dynamics, *, solver: str) -> float | None:
+def smallest_ceiling(
+    d: Dynamics, *, solver: str, buffers: dict[str, float] | None = None
+) -> float | None:
     """The smallest uniform yearly public ceiling with which every target can be met (an LP)."""
-    model = build_lp(d, mode="min_ceiling")
+    model = build_lp(d, mode="min_ceiling", buffers=buffers)
     if run(model, solver) is not Status.OPTIMAL:
         return None
     assert model.ceiling_var is not None
