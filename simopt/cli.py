@@ -122,14 +122,48 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise ScenarioError("must be ≥ 1", file="command line", path="--steps", value=args.steps)
     scenario = _load(args)
-    frontier = Frontier(compile_dynamics(scenario))
-    rows = [frontier.solve_at(c) for c in np.linspace(args.from_vnd, args.to_vnd, args.steps)]
+    d = compile_dynamics(scenario)
+    frontier = Frontier(d)
+    rows = []
+    for ceiling in np.linspace(args.from_vnd, args.to_vnd, args.steps):
+        row = frontier.solve_at(ceiling)
+        if args.simulate and row.get("status") != "not_solved":
+            # the best schedule this ceiling allows, met or not, judged by simulation
+            from simopt.simulate import schedule_frame, simulate
+
+            sim = simulate(
+                scenario,
+                schedule_frame(d, frontier.last_schedule()),
+                reps=args.reps,
+                seed=args.seed,
+                engine="fast",
+                dynamics=d,
+            )
+            at = sim.summary[sim.summary["year"] == sim.summary["target_year"]]
+            for rec in at.to_dict("records"):
+                row[f"probability_met:{rec['target']}"] = rec["probability_met"]
+            row["min_probability_met"] = float(at["probability_met"].min())
+        rows.append(row)
+    robust = None
+    if args.simulate:
+        from simopt.plan import robust_ceiling
+
+        robust = robust_ceiling(
+            scenario, confidence=args.confidence, reps=args.reps, seed=args.seed
+        )
     import pandas as pd
 
     table = pd.DataFrame(rows)
     out = _out_dir(args, scenario)
     write_csv_atomic(out / "ceilings.csv", table)
     smallest = frontier.smallest_ceiling_vnd
+    robust_part: dict[str, Any] = {}
+    if robust is not None:
+        robust_part = {
+            "confidence": args.confidence,
+            "smallest_ceiling_vnd_per_year_at_confidence": robust.ceiling_vnd,
+            "at_confidence_message": robust.message,
+        }
     if args.json:
         records = [
             {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
@@ -140,6 +174,7 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
                 {
                     "scenario": scenario.name,
                     "smallest_feasible_ceiling_vnd_per_year": smallest,
+                    **robust_part,
                     "ceilings": records,
                 },
                 indent=2,
@@ -151,6 +186,12 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
     for r in rows:
         if r.get("status") == "not_solved":
             print(f"  {vnd(r['ceiling_vnd'])}: the solver did not finish")
+        elif r["feasible"] and "min_probability_met" in r:
+            cost = vnd(r["min_cost_vnd"])
+            print(
+                f"  {vnd(r['ceiling_vnd'])}: every target met in expectation, minimum cost {cost};"
+                f" lowest probability of a target being met {r['min_probability_met']:.0%}"
+            )
         elif r["feasible"]:
             cost = vnd(r["min_cost_vnd"])
             print(f"  {vnd(r['ceiling_vnd'])}: every target met, minimum cost {cost}")
@@ -167,7 +208,15 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
     if smallest is None:
         print("No ceiling meets every target: seats, time or people available limit them.")
     else:
-        print(f"Smallest yearly ceiling meeting every target: {vnd(smallest)}")
+        print(f"Smallest yearly ceiling meeting every target in expectation: {vnd(smallest)}")
+    if robust is not None:
+        if robust.ceiling_vnd is None:
+            print(f"At {args.confidence:.0%} confidence: {robust.message}")
+        else:
+            print(
+                f"Smallest yearly ceiling meeting every target with probability ≥ "
+                f"{args.confidence:.0%}: {vnd(robust.ceiling_vnd)}"
+            )
     print(f"Written to {out}/ceilings.csv")
     return EXIT_OK
 
@@ -365,6 +414,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
     p.add_argument("--json", action="store_true", help="print the frontier as JSON")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="judge each ceiling's best schedule by simulation, and find the smallest "
+        "ceiling meeting every target with --confidence",
+    )
+    p.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.9,
+        metavar="P",
+        help="with --simulate: probability each target must hold with (default 0.9)",
+    )
+    p.add_argument(
+        "--reps",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="with --simulate: replications per ceiling (default 500)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S")
     p.set_defaults(func=cmd_ceilings)
 
     p = sub.add_parser(

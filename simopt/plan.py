@@ -117,6 +117,7 @@ def robust_plan(
     solver: str = "highs",
     max_rounds: int = 12,
     progress: Callable[[str], None] | None = None,
+    start_buffers: dict[str, float] | None = None,
 ) -> RobustPlan:
     """Optimise, simulate, and add margins until every target holds with ``confidence``."""
     if not 0.0 < confidence < 1.0:
@@ -143,6 +144,27 @@ def robust_plan(
     before = sim(expected)
     buffers = dict.fromkeys(scenario.targets, 0.0)
     plan, result = expected, before
+    if start_buffers:
+        # resume from margins learnt elsewhere (e.g. without a ceiling)
+        buffers.update(start_buffers)
+        candidate = optimize(
+            scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d, buffers=buffers
+        )
+        if not candidate.is_ok:
+            why = _why_not(candidate, ceiling_vnd is not None or _has_ceiling(scenario))
+            return RobustPlan(
+                scenario.name,
+                confidence,
+                "not_met",
+                f"the margins the targets need do not fit: {why}",
+                expected,
+                plan,
+                before,
+                result,
+                buffers,
+                0,
+            )
+        plan, result = candidate, sim(candidate)
     for round_ in range(1, max_rounds + 1):
         gaps = target_gaps(d, result)
         short = {t: g for t, g in gaps.items() if float(np.mean(g >= -1e-9)) < confidence}
@@ -210,3 +232,57 @@ def _why_not(plan: Plan, ceiling: bool) -> str:
             f"{plan.smallest_ceiling_vnd:,.0f} VND would allow it"
         )
     return plan.message
+
+
+@dataclass(frozen=True)
+class RobustCeiling:
+    ceiling_vnd: float | None
+    """Smallest uniform yearly public ceiling found with every target held at the confidence."""
+    plan: RobustPlan | None
+    message: str
+
+
+def robust_ceiling(
+    scenario: Scenario,
+    *,
+    confidence: float = 0.9,
+    reps: int = 1000,
+    seed: int = 0,
+    engine: str = "fast",
+    max_rounds: int = 8,
+) -> RobustCeiling:
+    """The smallest yearly ceiling under which the robust loop still meets every target.
+
+    Margins learnt without a ceiling give, by LP, the smallest ceiling that can carry them; the
+    schedule under that ceiling has another shape, so it is simulated again and the margins and
+    the ceiling are raised until the plan holds.
+    """
+    d = compile_dynamics(scenario)
+    free = robust_plan(scenario, confidence=confidence, reps=reps, seed=seed, engine=engine)
+    if not free.is_met:
+        return RobustCeiling(None, None, f"even without a ceiling: {free.message}")
+    from simopt.optimize.solve import smallest_ceiling
+
+    buffers = dict(free.buffers)
+    for _ in range(max_rounds):
+        ceiling = smallest_ceiling(d, solver="highs", buffers=buffers)
+        if ceiling is None:
+            return RobustCeiling(None, None, "no ceiling carries the margins the targets need")
+        ceiling *= 1.0 + 1e-6  # solver tolerance
+        held = robust_plan(
+            scenario,
+            confidence=confidence,
+            reps=reps,
+            seed=seed,
+            engine=engine,
+            ceiling_vnd=ceiling,
+            start_buffers=buffers,
+        )
+        if held.is_met:
+            return RobustCeiling(
+                ceiling,
+                held,
+                f"every target holds with probability ≥ {confidence:.0%} under this ceiling",
+            )
+        buffers = dict(held.buffers)
+    return RobustCeiling(None, None, f"no stable ceiling found in {max_rounds} rounds")

@@ -52,6 +52,8 @@ class Frontier:
         variables = m.prob.variables()
         self.n = len(variables)
         index = {v.name: v.index for v in variables}
+        self.enrol_columns = {key: index[var.name] for key, var in m.enrol.items()}
+        self.last_x: FloatArray | None = None
         self.shortfall_cost = _Linear(m.shortfall_objective, index, self.n)
         self.cost_cost = _Linear(m.weighted_cost, index, self.n)
         self.total_cost = _Linear(m.total_cost, index, self.n)
@@ -83,6 +85,15 @@ class Frontier:
         smallest = smallest_ceiling(dynamics, solver="highs")
         self.smallest_ceiling_vnd = smallest
 
+    def last_schedule(self) -> FloatArray:
+        """(years, pools, courses) enrolments of the last solve."""
+        d = self.d
+        out = np.zeros((len(d.years), d.n_pools, d.n_courses))
+        if self.last_x is not None:
+            for (p, c, y), col in self.enrol_columns.items():
+                out[y, p, c] = max(float(self.last_x[col]), 0.0)
+        return out
+
     def _set_ceiling(self, h: highspy.Highs, ceiling_vnd: float) -> None:
         for row in self.ceiling_rows:
             h.changeRowBounds(row, -_INF, float(ceiling_vnd) / MONEY_UNIT_VND)
@@ -105,6 +116,7 @@ class Frontier:
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return failed
         x = np.asarray(h.getSolution().col_value)
+        self.last_x = x
         feasible = best <= 1e-7
         row: dict[str, Any] = {
             "ceiling_vnd": float(ceiling_vnd),

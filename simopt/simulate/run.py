@@ -53,6 +53,21 @@ def schedule_array(d: Dynamics, schedule: pd.DataFrame) -> FloatArray:
     return out
 
 
+def schedule_frame(d: Dynamics, enrol: FloatArray) -> pd.DataFrame:
+    """The long table (year, group, pool, course, enrolments) of a schedule array."""
+    rows = [
+        {
+            "year": d.years[y],
+            "group": d.pool_group[p],
+            "pool": d.pool_ids[p],
+            "course": d.course_ids[c],
+            "enrolments": float(enrol[y, p, c]),
+        }
+        for y, p, c in zip(*np.nonzero(enrol > 1e-9), strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["year", "group", "pool", "course", "enrolments"])
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     scenario: str
