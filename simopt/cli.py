@@ -333,6 +333,58 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK if result.is_met else EXIT_FINDINGS
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simopt.compare import comparison_table
+    from simopt.format import people, vnd
+    from simopt.iofiles import write_csv_atomic
+    from simopt.plan import robust_plan
+
+    overrides = dict(parse_assignment(a) for a in (args.set or []))
+    scenarios = [load_scenario(f, overrides=overrides) for f in args.files]
+    names = [s.name for s in scenarios]
+    if len(set(names)) < len(names):
+        names = [f"{s.name} ({f})" for s, f in zip(scenarios, args.files, strict=True)]
+    results = {
+        name: robust_plan(s, confidence=args.confidence, reps=args.reps, seed=args.seed)
+        for name, s in zip(names, scenarios, strict=True)
+    }
+    table = comparison_table(results)
+    if args.out:
+        write_csv_atomic(Path(args.out) / "compare.csv", table.reset_index())
+    if args.json:
+        records = {
+            str(m): {k: (None if v != v else v) for k, v in row.items()}
+            for m, row in table.to_dict("index").items()
+        }
+        print(json.dumps(records, indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+
+    def cell(measure: str, value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "—"
+        if measure.endswith("cost_vnd"):
+            return vnd(value)
+        if measure.endswith("enrolments"):
+            return people(value)
+        if measure.endswith(("share", "probability met")):
+            return f"{value:.1%}"
+        return str(value)
+
+    header = ["measure", *table.columns]
+    rows = [
+        [str(m), *(cell(str(m), v) for v in row)]
+        for m, row in zip(table.index, table.itertuples(index=False), strict=True)
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print(
+        f"Compared at {args.confidence:.0%} confidence, {args.reps} replications, seed {args.seed}"
+    )
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return EXIT_OK
+
+
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
     p.add_argument(
@@ -520,6 +572,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
     p.add_argument("--json", action="store_true", help="print plan.json instead of tables")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "compare",
+        help="run the plan on several scenarios and print them side by side",
+        description="Run `simopt plan` on each file (with the same --set overrides) and print "
+        "one table: cost, people, expected attainment and probability per target and milestone.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a field in every scenario (repeatable)",
+    )
+    p.add_argument("--confidence", type=_confidence, default=0.9, metavar="P")
+    p.add_argument("--reps", type=_positive_int, default=1000, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--out", metavar="DIR", help="also write compare.csv there")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

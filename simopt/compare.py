@@ -1,0 +1,41 @@
+"""Several scenarios (or what-ifs of one) side by side: cost, people, attainment, probability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from simopt.plan import RobustPlan
+
+
+def comparison_table(results: dict[str, RobustPlan]) -> pd.DataFrame:
+    """One row per measure, one column per scenario."""
+    measures: dict[str, dict[str, Any]] = {}
+
+    def put(measure: str, name: str, value: Any) -> None:
+        measures.setdefault(measure, {})[name] = value
+
+    for name, r in results.items():
+        put("status", name, r.status)
+        put("expected-value plan: cost_vnd", name, r.expected.total_cost_vnd)
+        if r.expected.is_ok:
+            put("expected-value plan: enrolments", name, r.expected.schedule["enrolments"].sum())
+        if r.robust is not None and r.robust.is_ok:
+            put("robust plan: cost_vnd", name, r.robust.total_cost_vnd)
+            put("robust plan: enrolments", name, r.robust.schedule["enrolments"].sum())
+        for row in r.comparison().to_dict("records"):
+            key = f"{row['target']} ({row['year']})"
+            put(
+                f"{key}: expected share",
+                name,
+                row.get("robust_expected_share", row["expected_share"]),
+            )
+            put(
+                f"{key}: probability met",
+                name,
+                row.get("probability_met", row["probability_met_before"]),
+            )
+    table = pd.DataFrame.from_dict(measures, orient="index")
+    table.index.name = "measure"
+    return table
