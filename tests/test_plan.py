@@ -1,0 +1,158 @@
+"""The robust planning loop: it ends, it holds up on fresh randomness, and it costs sensibly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simopt.cli import main
+from simopt.plan import robust_ceiling, robust_plan, target_gaps
+from simopt.scenario import Scenario, load_scenario
+from simopt.simulate import simulate
+
+LONG_AN = "scenarios/long_an.yaml"
+REPS = 400
+
+
+@pytest.fixture(scope="module")
+def long_an() -> Scenario:
+    return load_scenario(LONG_AN)
+
+
+@pytest.fixture(scope="module")
+def robust90(long_an: Scenario):  # type: ignore[no-untyped-def]
+    return robust_plan(long_an, confidence=0.9, reps=REPS, seed=11)
+
+
+def test_loop_ends_with_every_target_held(robust90) -> None:  # type: ignore[no-untyped-def]
+    assert robust90.status == "met"
+    assert robust90.rounds >= 1  # the expected-value plan alone is not enough
+    table = robust90.comparison()
+    assert (table["probability_met"] >= 0.9).all()
+    # the expected-value plan meets targets about half the time, the point of the loop
+    assert (table["probability_met_before"] < 0.9).any()
+
+
+def test_robust_plan_holds_in_a_fresh_simulation(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    assert robust90.robust is not None
+    fresh = simulate(long_an, robust90.robust.schedule, reps=1000, seed=987654, engine="simpy")
+    at = fresh.summary[fresh.summary["year"] == fresh.summary["target_year"]]
+    # 1000 fresh replications: a true probability of 0.9 reads at least 0.9 − 3·0.0095
+    assert (at["probability_met"] >= 0.9 - 3 * np.sqrt(0.9 * 0.1 / 1000)).all(), at
+
+
+def test_robust_plan_costs_more_than_expected_value_plan(robust90) -> None:  # type: ignore[no-untyped-def]
+    assert robust90.extra_cost_vnd is not None and robust90.extra_cost_vnd > 0
+    assert robust90.extra_people is not None and robust90.extra_people > 0
+    assert all(b >= 0 for b in robust90.buffers.values())
+
+
+def test_lower_confidence_never_costs_more(long_an: Scenario) -> None:
+    costs = []
+    for confidence in (0.6, 0.8, 0.95):
+        r = robust_plan(long_an, confidence=confidence, reps=REPS, seed=5)
+        assert r.status == "met"
+        assert r.robust is not None and r.robust.total_cost_vnd is not None
+        costs.append(r.robust.total_cost_vnd)
+    assert costs[0] <= costs[1] + 1.0 <= costs[2] + 2.0, costs
+
+
+def test_gaps_are_attained_minus_required(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    from simopt.dynamics import compile_dynamics
+
+    d = compile_dynamics(long_an)
+    assert robust90.after is not None
+    gaps = target_gaps(d, robust90.after)
+    summary = robust90.after.summary
+    for tid, g in gaps.items():
+        row = summary[(summary["target"] == tid) & (summary["year"] == summary["target_year"])]
+        assert float(np.mean(g >= -1e-9)) == pytest.approx(float(row["probability_met"].iloc[0]))
+
+
+def test_a_ceiling_too_low_is_explained(long_an: Scenario) -> None:
+    r = robust_plan(long_an, confidence=0.9, reps=200, seed=1, ceiling_vnd=1e10)
+    assert r.status == "infeasible"
+    assert "ceiling" in r.message
+    assert r.robust is None
+
+
+def test_a_ceiling_just_above_the_expected_one_is_not_enough_for_confidence(
+    long_an: Scenario,
+) -> None:
+    from simopt.dynamics import compile_dynamics
+    from simopt.optimize.solve import smallest_ceiling
+
+    expected = smallest_ceiling(compile_dynamics(long_an), solver="highs")
+    assert expected is not None
+    found = robust_ceiling(long_an, confidence=0.9, reps=REPS, seed=3)
+    assert found.ceiling_vnd is not None, found.message
+    assert found.ceiling_vnd > expected
+    assert found.plan is not None and found.plan.is_met
+
+
+def test_confidence_outside_zero_one_is_refused(long_an: Scenario) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        robust_plan(long_an, confidence=1.0)
+
+
+def test_cli_plan_json_has_probability_beside_expected(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["plan", LONG_AN, "--reps", "300", "--seed", "2", "--out", str(tmp_path), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "met"
+    assert {r["target"] for r in out["targets"]} == set(load_scenario(LONG_AN).targets)
+    for row in out["targets"]:
+        assert 0.0 <= row["probability_met"] <= 1.0
+        assert row["expected_attained_people"] > 0
+    for name in ("schedule.csv", "schedule_expected_value.csv", "targets.csv", "plan.json"):
+        assert (tmp_path / name).is_file()
+
+
+def test_cli_set_is_validated_like_the_file(capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["plan", LONG_AN, "--set", "courses.level4.exam_pass_probabilty=0.5"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "courses.level4.exam_pass_probabilty" in err and "did you mean" in err
+    assert "Traceback" not in err
+    rc = main(["plan", LONG_AN, "--set", "courses.level4.exam_pass_probability=1.5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "exam_pass_probability = 1.5" in err and "between 0 and 1" in err
+
+
+def test_cli_set_changes_the_answer(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    base = tmp_path / "base"
+    harder = tmp_path / "harder"
+    assert main(["plan", LONG_AN, "--reps", "200", "--out", str(base), "--json"]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                LONG_AN,
+                "--reps",
+                "200",
+                "--out",
+                str(harder),
+                "--json",
+                "--set",
+                "courses.level4.exam_pass_probability=0.5",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    cost = [
+        json.loads((p / "plan.json").read_text())["robust_plan"]["total_cost_vnd"]
+        for p in (base, harder)
+    ]
+    assert cost[1] > cost[0]
+
+
+def test_cli_compare_prints_one_column_per_scenario(capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["compare", LONG_AN, "scenarios/quang_tri.yaml", "--reps", "200", "--json"])
+    assert rc == 0
+    table = json.loads(capsys.readouterr().out)
+    assert set(table["status"]) == {"long_an", "quang_tri"}
+    assert "pe_2025 (2025): probability met" in table
