@@ -170,6 +170,31 @@ def bench_memory(scenario_path: str, reps: int) -> None:
     )
 
 
+def bench_plan(scenario_path: str, reps: int) -> None:
+    """The main job as a planner runs it: ``simopt plan`` in a fresh process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "simopt",
+                "plan",
+                scenario_path,
+                "--reps",
+                str(reps),
+                "--out",
+                out,
+            ],
+            check=False,
+            capture_output=True,
+        )
+        took = time.perf_counter() - start
+    print(f"simopt plan {scenario_path} --reps {reps}: {took:.1f} s end to end (goal < 30 s)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simopt.bench", description=__doc__)
     parser.add_argument("--scenario", default="scenarios/long_an.yaml")
@@ -190,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_frontier(scenario, args.ceilings, args.naive_sample)
     bench_simulation(scenario, args.sim_reps, args.parallel_reps)
     bench_memory(args.scenario, args.memory_reps)
+    bench_plan(args.scenario, 1000)
     return 0
 
 
