@@ -251,7 +251,7 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         shares = s.groups[gid].funding
         if not shares:
             # a group with no stated funding is paid from the first (public) source
-            funding[i, 0] = 1.0
+            funding[i, source_public.index(True) if True in source_public else 0] = 1.0
         for src, share in shares.items():
             funding[i, source_ids.index(src)] = share
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pulp
 
 from simopt.dynamics import Dynamics, compile_dynamics
-from simopt.optimize.lp import MONEY_UNIT_VND, LpModel, build_lp
+from simopt.optimize.lp import MONEY_UNIT_VND, SHORTFALL_SCALE, LpModel, build_lp
 from simopt.optimize.solve import make_solver, silence_highs_banner, smallest_ceiling
 from simopt.scenario import Scenario
 
@@ -117,7 +117,7 @@ class Frontier:
             return failed
         x = np.asarray(h.getSolution().col_value)
         self.last_x = x
-        feasible = best <= 1e-7
+        feasible = best <= 1e-7 * SHORTFALL_SCALE
         row: dict[str, Any] = {
             "ceiling_vnd": float(ceiling_vnd),
             "status": "optimal" if feasible else "infeasible",
@@ -170,7 +170,7 @@ def naive_frontier_point(scenario: Scenario, ceiling_vnd: float, solver: str = "
     model.prob += model.shortfall_objective <= best + 1e-9 + 1e-7 * abs(best), "best"
     model.prob.setObjective(model.weighted_cost)
     model.prob.solve(make_solver(solver))
-    return bool(best <= 1e-7)
+    return bool(best <= 1e-7 * SHORTFALL_SCALE)
 
 
 __all__ = ["Frontier", "ceiling_frontier", "naive_frontier_point", "smallest_ceiling"]

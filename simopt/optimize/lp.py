@@ -24,6 +24,10 @@ MONEY_UNIT_VND = 1e6
 """The LP counts money in millions of VND: coefficients near 1–100 and ceilings near 1e4–1e5
 keep the simplex well scaled (in plain VND they span 1e0–1e11)."""
 
+SHORTFALL_SCALE = 1e4
+"""Weight of a target's whole requirement in the shortfall objective: a person short weighs about
+1 rather than 1e-5, far above the solvers' optimality tolerances."""
+
 
 @dataclass
 class LpModel:
@@ -220,7 +224,7 @@ def build_lp(
             if per_class:
                 # class costs are shared between sources like the first pool's group would pay
                 for src in range(len(d.source_ids)):
-                    share = float(d.funding[:, src].mean())
+                    share = float(d.funding[d.allowed[:, c], src].mean())
                     if share:
                         terms = cost_terms.setdefault((years[y], src), {})
                         terms[n] = terms.get(n, 0.0) + per_class * share / MONEY_UNIT_VND
@@ -245,11 +249,10 @@ def build_lp(
         ceiling_var = pulp.LpVariable("ceiling_vnd_per_year", 0)
         model.ceiling_var = ceiling_var
     for yr in [] if projecting else cost_years:
+        cap = ceiling_vnd if ceiling_vnd is not None else s.budget.ceiling_for(yr)
         if ceiling_var is not None:
             model.ceiling_rows[yr] = _add(prob, cost_by_year[yr] <= ceiling_var, f"ceiling_{yr}")
-            continue
-        cap = ceiling_vnd if ceiling_vnd is not None else s.budget.ceiling_for(yr)
-        if cap is not None:
+        elif cap is not None:
             model.ceiling_rows[yr] = _add(
                 prob, cost_by_year[yr] <= cap / MONEY_UNIT_VND, f"ceiling_{yr}"
             )
@@ -273,7 +276,7 @@ def build_lp(
             slack = pulp.LpVariable(f"shortfall_{tid}", 0)
             model.shortfall[tid] = slack
             need = max((t.share or 0.0) * d.scenario.eligible_base(t), float(t.min_count or 0), 1.0)
-            weights.append(slack * (1.0 / need))
+            weights.append(slack * (SHORTFALL_SCALE / need))
         if t.share is not None:
             expr = attained - t.share * model.base(tid, y)
             if slack is not None:

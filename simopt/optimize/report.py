@@ -68,6 +68,10 @@ def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
     return out
 
 
+def _share(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -110,7 +114,7 @@ def plan_table(plan: Plan, scenario: Scenario) -> str:
             mark = "met" if r["met"] else f"SHORT by {people(r['shortfall_people'])}"
             lines.append(
                 f"  {r['target']} ({r['year']}): {people(r['attained_people'])} of "
-                f"{people(r['base_people'])} = {r['attained_share']:.1%} "
+                f"{people(r['base_people'])} = {_share(r['attained_share'])} "
                 f"(needs {' and '.join(need)}) — {mark}"
             )
     if not plan.is_ok and plan.smallest_ceiling_vnd is not None:

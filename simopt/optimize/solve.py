@@ -125,8 +125,16 @@ def optimize(
             **common,
         )
     if status is Status.INFEASIBLE:
-        best = best_attainment(d, ceiling_vnd=ceiling_vnd, solver=solver, buffers=buffers)
-        smallest = smallest_ceiling(d, solver=solver, buffers=buffers)
+        best = best_attainment(
+            d,
+            ceiling_vnd=ceiling_vnd,
+            solver=solver,
+            buffers=buffers,
+            integer_classes=integer_classes,
+        )
+        smallest = smallest_ceiling(
+            d, solver=solver, buffers=buffers, integer_classes=integer_classes
+        )
         unmet = sorted(
             best.loc[(best["year"] == best["target_year"]) & ~best["met"], "target"].tolist()
         )
@@ -172,9 +180,16 @@ def best_attainment(
     ceiling_vnd: float | None,
     solver: str,
     buffers: dict[str, float] | None = None,
+    integer_classes: bool = False,
 ) -> pd.DataFrame:
     """Attainment of the schedule minimising weighted relative shortfall under the constraints."""
-    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall", buffers=buffers)
+    model = build_lp(
+        d,
+        ceiling_vnd=ceiling_vnd,
+        mode="min_shortfall",
+        buffers=buffers,
+        integer_classes=integer_classes,
+    )
     status = run(model, solver)
     if status is not Status.OPTIMAL:
         return pd.DataFrame()
@@ -189,10 +204,14 @@ def best_attainment(
 
 
 def smallest_ceiling(
-    d: Dynamics, *, solver: str, buffers: dict[str, float] | None = None
+    d: Dynamics,
+    *,
+    solver: str,
+    buffers: dict[str, float] | None = None,
+    integer_classes: bool = False,
 ) -> float | None:
     """The smallest uniform yearly public ceiling with which every target can be met (an LP)."""
-    model = build_lp(d, mode="min_ceiling", buffers=buffers)
+    model = build_lp(d, mode="min_ceiling", buffers=buffers, integer_classes=integer_classes)
     if run(model, solver) is not Status.OPTIMAL:
         return None
     assert model.ceiling_var is not None
@@ -212,6 +231,11 @@ def read_schedule(model: LpModel) -> pd.DataFrame:
             + (0.0 if model.classes else d.class_cost_vnd_per_trainee[c])
             + d.exam_fee_vnd * math.fsum(prof.sittings)
         )
+        if (c, y) in model.classes:
+            # whole classes: each course-year's class cost spread over its trainees
+            in_class = sum(value(v) for (_, cc, yy), v in model.enrol.items() if (cc, yy) == (c, y))
+            per_class = d.scenario.courses[d.course_ids[c]].cost_vnd_per_class
+            per_trainee += value(model.classes[c, y]) * per_class / in_class
         for src, share in enumerate(d.funding[p]):
             if share <= 0:
                 continue
@@ -266,7 +290,7 @@ def read_costs(model: LpModel) -> pd.DataFrame:
         n = value(var)
         if per_class and n > _EPS:
             for src in range(len(d.source_ids)):
-                share = float(d.funding[:, src].mean())
+                share = float(d.funding[d.allowed[:, c], src].mean())
                 if share:
                     rows.append(
                         {

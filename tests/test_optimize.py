@@ -1,0 +1,640 @@
+"""The optimiser: the golden Long An figures, hand-solvable instances, metamorphic properties,
+explained failures, shadow prices, both solvers and whole classes."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from simopt.dynamics import N_LEVELS, compile_dynamics
+from simopt.optimize import Plan, SolverError, Status, optimize
+from simopt.optimize.lp import build_lp
+from simopt.optimize.solve import run, value
+from simopt.scenario import Scenario, build_scenario, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+LONG_AN = SCENARIOS / "long_an.yaml"
+AS_WRITTEN = SCENARIOS / "long_an_as_written.yaml"
+
+TUITION = 10_000_000
+REL = 1e-6
+
+_BASE: dict[str, Any] = {
+    "name": "tiny",
+    "horizon": {"start_year": 2021, "end_year": 2022, "milestones": [2022]},
+    "groups": {"g": {"pools": {"p": {"headcount": 100, "level_shares": {0: 1.0}}}}},
+    "courses": {
+        "c": {
+            "entry_level": 0,
+            "target_level": 3,
+            "duration_months": 11,
+            "intake_month": 1,
+            "tuition_vnd_per_trainee": TUITION,
+            "completion_rate": 1.0,
+            "exam_pass_probability": 1.0,
+        }
+    },
+    "exams": {"session_months": [12], "max_attempts": 1},
+    "targets": {"t": {"groups": ["g"], "min_level": 3, "share": 0.3, "year": 2022}},
+}
+"""100 people at level 0; a January–November course with a December exam certifies level 3 in
+its intake year; the target is 30% at level ≥ 3 by the end of 2022 (the second year)."""
+
+COUNT_30 = {"groups": ["g"], "min_level": 3, "min_count": 30, "year": 2022}
+
+
+def tiny_data(**changes: Any) -> dict[str, Any]:
+    """The 1-pool, 1-course scenario above as data; ``a__b=v`` sets ``data[a][b] = v``."""
+    data = copy.deepcopy(_BASE)
+    for key, val in changes.items():
+        *parents, last = key.split("__")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[last] = copy.deepcopy(val)
+    return data
+
+
+def tiny(**changes: Any) -> Scenario:
+    return build_scenario(tiny_data(**changes))
+
+
+def with_two_groups(data: dict[str, Any]) -> dict[str, Any]:
+    """Add a group ``b`` (pool ``q``, 100 people at level 0) paid wholly by trainees, next to
+    ``g`` paid wholly by the state."""
+    data["groups"]["g"]["funding"] = {"state": 1.0}
+    data["groups"]["b"] = {
+        "pools": {"q": {"headcount": 100, "level_shares": {0: 1.0}}},
+        "funding": {"own": 1.0},
+    }
+    data["funding_sources"] = {"state": {"public": True}, "own": {"public": False}}
+    return data
+
+
+def enrolments(plan: Plan) -> float:
+    return float(plan.schedule["enrolments"].sum())
+
+
+def by_year(plan: Plan) -> dict[int, float]:
+    frame = plan.people_by_year()
+    years = frame["year"].astype(int).tolist()
+    return dict(zip(years, frame["enrolments"].astype(float).tolist(), strict=True))
+
+
+def at_target_year(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["year"] == frame["target_year"]]
+
+
+def best_at_target_year(plan: Plan) -> pd.DataFrame:
+    assert plan.best_attainment is not None
+    return at_target_year(plan.best_attainment)
+
+
+def prices(plan: Plan, kind: str) -> dict[int, float]:
+    sp = plan.shadow_prices
+    rows = sp[sp["kind"] == kind]
+    years = rows["year"].astype(int).tolist()
+    return dict(zip(years, rows["value_vnd"].astype(float).tolist(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def long_an() -> Scenario:
+    return load_scenario(LONG_AN)
+
+
+@pytest.fixture(scope="module")
+def as_written() -> Scenario:
+    return load_scenario(AS_WRITTEN)
+
+
+@pytest.fixture(scope="module")
+def long_an_plan(long_an: Scenario) -> Plan:
+    return optimize(long_an)
+
+
+# --------------------------------------------------------------------------- golden
+
+
+def test_golden_long_an_as_written_gives_back_the_plans_own_figures(as_written: Scenario) -> None:
+    plan = optimize(as_written)
+    assert plan.status is Status.OPTIMAL
+    assert plan.total_cost_vnd == pytest.approx(175_760_000_000, rel=REL)
+    h = as_written.horizon
+    phases = plan.totals_by_phase(h.start_year, h.milestones)
+    assert list(phases["phase"]) == ["2021–2025", "2026–2030"]
+    assert phases["enrolments"].tolist() == pytest.approx([5_518, 5_467], rel=REL)
+    assert phases["cost_vnd"].tolist() == pytest.approx([88_288_000_000, 87_472_000_000], rel=REL)
+    assert enrolments(plan) == pytest.approx(10_985, rel=REL)
+    assert float(plan.schedule["cost_vnd"].sum()) == pytest.approx(175_760_000_000, rel=REL)
+
+
+def test_golden_lines_by_group_match_the_plans_budget_lines(as_written: Scenario) -> None:
+    sched = optimize(as_written).schedule
+    civil = {"provincial_district_civil_servants", "commune_civil_servants"}
+
+    def people(first: int, last: int, groups: set[str]) -> float:
+        rows = sched[sched["year"].between(first, last) & sched["group"].isin(groups)]
+        return float(rows["enrolments"].sum())
+
+    assert people(2021, 2025, civil) == pytest.approx(174, rel=REL)
+    assert people(2021, 2025, {"public_employees"}) == pytest.approx(5_344, rel=REL)
+    assert people(2026, 2030, civil) == pytest.approx(78, rel=REL)
+    assert people(2026, 2030, {"public_employees"}) == pytest.approx(5_389, rel=REL)
+
+
+# --------------------------------------------------------------------------- hand-solvable
+
+
+def test_thirty_percent_of_a_hundred_with_certain_pass_is_thirty_enrolments() -> None:
+    plan = optimize(tiny())
+    assert plan.status is Status.OPTIMAL
+    assert enrolments(plan) == pytest.approx(30, rel=REL)
+    assert plan.total_cost_vnd == pytest.approx(30 * TUITION, rel=REL)
+    met = at_target_year(plan.attainment)
+    assert met["met"].all()
+    assert float(met["attained_share"].iloc[0]) == pytest.approx(0.3, rel=REL)
+
+
+def test_half_pass_and_one_attempt_needs_sixty_enrolments() -> None:
+    plan = optimize(tiny(courses__c__exam_pass_probability=0.5))
+    assert plan.status is Status.OPTIMAL
+    assert enrolments(plan) == pytest.approx(60, rel=REL)
+    assert plan.total_cost_vnd == pytest.approx(60 * TUITION, rel=REL)
+
+
+def test_completion_rate_scales_enrolments_like_the_pass_rate() -> None:
+    plan = optimize(tiny(courses__c__completion_rate=0.8, courses__c__exam_pass_probability=0.5))
+    assert enrolments(plan) == pytest.approx(30 / 0.4, rel=REL)
+
+
+def test_exam_fees_are_paid_per_sitting() -> None:
+    plan = optimize(tiny(exams={"session_months": [12], "max_attempts": 1, "fee_vnd": 1_000_000}))
+    assert plan.total_cost_vnd == pytest.approx(30 * (TUITION + 1_000_000), rel=REL)
+    fees = plan.costs[plan.costs["item"] == "exam_fees"]
+    assert float(fees["cost_vnd"].sum()) == pytest.approx(30 * 1_000_000, rel=REL)
+
+
+def test_attrition_raises_the_enrolments_a_count_target_needs() -> None:
+    # 12% leave a year: of those enrolled in January 2022, 88% are still employed on 31 December
+    plan = optimize(tiny(targets__t=COUNT_30, groups__g__pools__p__attrition_rate_per_year=0.12))
+    assert plan.status is Status.OPTIMAL
+    assert by_year(plan) == {2022: pytest.approx(30 / 0.88, rel=REL)}
+
+
+def test_a_seat_cap_spreads_enrolment_over_two_years() -> None:
+    plan = optimize(tiny(courses__c__seats_per_year=20))
+    assert plan.status is Status.OPTIMAL
+    # as late as possible: the cap fills 2022, the rest goes to 2021
+    assert by_year(plan) == {2021: pytest.approx(10, rel=REL), 2022: pytest.approx(20, rel=REL)}
+    assert plan.total_cost_vnd == pytest.approx(30 * TUITION, rel=REL)
+
+
+def test_the_cheaper_of_two_equivalent_courses_is_used() -> None:
+    data = tiny_data()
+    data["courses"]["cheap"] = {**data["courses"]["c"], "tuition_vnd_per_trainee": 8_000_000}
+    plan = optimize(build_scenario(data))
+    assert set(plan.schedule["course"]) == {"cheap"}
+    assert plan.total_cost_vnd == pytest.approx(30 * 8_000_000, rel=REL)
+
+
+def test_the_cheaper_course_per_certified_person_wins_not_the_cheaper_tuition() -> None:
+    data = tiny_data()
+    # 8 million a seat but half fail: 16 million per certified person against 10 million
+    data["courses"]["cheap"] = {
+        **data["courses"]["c"],
+        "tuition_vnd_per_trainee": 8_000_000,
+        "exam_pass_probability": 0.5,
+    }
+    plan = optimize(build_scenario(data))
+    assert set(plan.schedule["course"]) == {"c"}
+    assert plan.total_cost_vnd == pytest.approx(30 * TUITION, rel=REL)
+
+
+RETAKE_WORLD: dict[str, Any] = {
+    "exams": {"session_months": [6, 12], "max_attempts": 2},
+    "courses__c__exam_pass_probability": 0.5,
+    "targets__t": COUNT_30,
+}
+"""Enrolled in 2021, a trainee sits December 2021 and June 2022 (0.75 certified per enrolment);
+enrolled in 2022, only December 2022 counts (0.5): early enrolment is cheaper."""
+
+
+def test_without_discounting_the_cheaper_early_enrolment_is_chosen() -> None:
+    plan = optimize(tiny(**RETAKE_WORLD))
+    assert by_year(plan) == {2021: pytest.approx(40, rel=REL)}
+    assert plan.total_cost_vnd == pytest.approx(40 * TUITION, rel=REL)
+
+
+def test_a_discount_rate_pushes_enrolment_later() -> None:
+    # 60 enrolments in 2022 cost 600 million, worth 375 million in 2021 at 60%: below 400
+    plan = optimize(tiny(budget={"discount_rate_per_year": 0.6}, **RETAKE_WORLD))
+    assert by_year(plan) == {2022: pytest.approx(60, rel=REL)}
+    # total_cost_vnd stays nominal
+    assert plan.total_cost_vnd == pytest.approx(60 * TUITION, rel=REL)
+
+
+def test_enrolments_are_limited_by_the_people_free_at_the_entry_level() -> None:
+    # 70 certified by 2022 with p = 0.5 needs 140 enrolments of only 100 people: the 2021
+    # failures come back for 2022, so 2021 needs at least 80 (x2 ≤ 100 − x1/2)
+    plan = optimize(
+        tiny(courses__c__exam_pass_probability=0.5, targets__t={**COUNT_30, "min_count": 70})
+    )
+    assert plan.status is Status.OPTIMAL
+    assert by_year(plan) == {2021: pytest.approx(80, rel=REL), 2022: pytest.approx(60, rel=REL)}
+
+
+def test_more_people_than_exist_cannot_be_certified() -> None:
+    # at most 100 + 50 enrolments, 75 certified: 80 is out of reach at any budget
+    plan = optimize(
+        tiny(courses__c__exam_pass_probability=0.5, targets__t={**COUNT_30, "min_count": 80})
+    )
+    assert plan.status is Status.INFEASIBLE
+    assert plan.smallest_ceiling_vnd is None
+    assert plan.total_cost_vnd is None
+    best = best_at_target_year(plan)
+    assert float(best["attained_people"].iloc[0]) == pytest.approx(75, rel=1e-4)
+
+
+def test_enrolments_never_exceed_the_people_at_the_entry_level(long_an: Scenario) -> None:
+    d = compile_dynamics(long_an)
+    model = build_lp(d)
+    assert run(model, "highs") is Status.OPTIMAL
+    checked = 0
+    for p in range(d.n_pools):
+        for lvl in range(N_LEVELS):
+            courses = [c for c in range(d.n_courses) if d.entry[c] == lvl and d.allowed[p, c]]
+            if not courses:
+                continue
+            for y in range(len(d.years)):
+                start = d.start_levels[p, lvl] if y == 0 else value(model.level[p, lvl, y - 1])
+                enrolled = sum(value(model.enrol[p, c, y]) for c in courses)
+                assert enrolled <= start + 1e-6 * max(1.0, start), (d.pool_ids[p], lvl, y)
+                checked += 1
+    assert checked > 0
+    # and in the first year, straight from the data: level-0 trainees ≤ level-0 people
+    plan = optimize(long_an)
+    first = plan.schedule[plan.schedule["year"] == long_an.horizon.start_year]
+    for pid, (_, pool) in long_an.pools().items():
+        level0 = first[(first["pool"] == pid) & (first["course"] == "level3")]
+        assert float(level0["enrolments"].sum()) <= pool.start_levels().get(0, 0.0) + 1e-6
+
+
+def test_schedule_costs_and_total_agree(long_an_plan: Plan) -> None:
+    total = long_an_plan.total_cost_vnd
+    assert total is not None and total > 0
+    assert float(long_an_plan.schedule["cost_vnd"].sum()) == pytest.approx(total, rel=REL)
+    assert float(long_an_plan.costs["cost_vnd"].sum()) == pytest.approx(total, rel=REL)
+    assert at_target_year(long_an_plan.attainment)["met"].all()
+
+
+# --------------------------------------------------------------------------- metamorphic
+
+
+def test_a_target_met_at_the_start_costs_nothing() -> None:
+    plan = optimize(tiny(groups__g__pools__p__level_shares={0: 0.6, 3: 0.4}))
+    assert plan.status is Status.OPTIMAL
+    assert plan.schedule.empty
+    assert plan.total_cost_vnd == 0.0
+    assert at_target_year(plan.attainment)["met"].all()
+
+
+def test_a_higher_ceiling_never_raises_the_minimum_cost(long_an: Scenario) -> None:
+    smallest = optimize(long_an, ceiling_vnd=0.0).smallest_ceiling_vnd
+    assert smallest is not None
+    costs = []
+    for ceiling in (smallest * 1.0001, 7e10, 9e10, 1.2e11, None):
+        plan = optimize(long_an, ceiling_vnd=ceiling)
+        assert plan.status is Status.OPTIMAL, ceiling
+        assert plan.total_cost_vnd is not None
+        costs.append(plan.total_cost_vnd)
+    assert all(b <= a * (1 + REL) for a, b in itertools.pairwise(costs)), costs
+    assert costs[-1] < costs[0]  # the ceiling does bind at first
+
+
+def test_a_higher_pass_rate_never_raises_the_minimum_cost() -> None:
+    costs = []
+    for p in ("0.5", "0.6", "0.7", "0.8"):
+        scenario = load_scenario(LONG_AN, overrides={"courses.level4.exam_pass_probability": p})
+        plan = optimize(scenario)
+        assert plan.status is Status.OPTIMAL and plan.total_cost_vnd is not None
+        costs.append(plan.total_cost_vnd)
+    assert all(b <= a * (1 + REL) for a, b in itertools.pairwise(costs)), costs
+    assert costs[-1] < costs[0]
+
+
+def test_a_higher_pass_rate_never_raises_the_minimum_cost_of_a_small_world() -> None:
+    rates = (0.4, 0.5, 0.8, 1.0)
+    costs = [optimize(tiny(courses__c__exam_pass_probability=p)).total_cost_vnd for p in rates]
+    assert costs == pytest.approx([30 * TUITION / p for p in rates], rel=REL)
+
+
+def test_more_attrition_never_lowers_the_cost_of_count_targets() -> None:
+    # Count targets only: leavers take certificates with them. (With share targets the base
+    # shrinks too, and more turnover can make a share cheaper: that is not a bug.)
+    costs = []
+    for rate in ("0", "0.02", "0.05"):
+        scenario = load_scenario(
+            AS_WRITTEN,
+            overrides={"groups.public_employees.pools.pe_all.attrition_rate_per_year": rate},
+        )
+        plan = optimize(scenario)
+        assert plan.status is Status.OPTIMAL and plan.total_cost_vnd is not None
+        costs.append(plan.total_cost_vnd)
+    assert costs[0] == pytest.approx(175_760_000_000, rel=REL)
+    assert costs[0] < costs[1] < costs[2]
+
+
+def test_more_attrition_never_lowers_the_cost_in_a_small_world() -> None:
+    costs = []
+    for rate in (0.0, 0.05, 0.1, 0.3):
+        plan = optimize(
+            tiny(targets__t=COUNT_30, groups__g__pools__p__attrition_rate_per_year=rate)
+        )
+        assert plan.total_cost_vnd is not None
+        costs.append(plan.total_cost_vnd)
+    assert costs == sorted(costs)
+    assert costs[-1] == pytest.approx(30 * TUITION / 0.7, rel=REL)
+
+
+# --------------------------------------------------------------------------- explained failures
+
+
+def assert_explained_infeasible(plan: Plan) -> None:
+    assert plan.status is Status.INFEASIBLE
+    assert not plan.is_ok
+    assert plan.message
+    assert plan.total_cost_vnd is None
+    assert plan.schedule.empty
+    assert plan.best_attainment is not None and not plan.best_attainment.empty
+    assert plan.unmet_targets
+
+
+def test_zero_ceiling_is_infeasible_with_the_smallest_ceiling_named() -> None:
+    plan = optimize(tiny(budget={"ceiling_vnd_per_year": 0}))
+    assert_explained_infeasible(plan)
+    assert "ceiling" in plan.message
+    # 30 people over two years, 15 a year at 10 million
+    assert plan.smallest_ceiling_vnd == pytest.approx(15 * TUITION, rel=REL)
+    assert plan.unmet_targets == ["t"]
+    best = best_at_target_year(plan)
+    assert float(best["shortfall_people"].iloc[0]) == pytest.approx(30, rel=REL)
+
+
+def test_zero_ceiling_on_long_an_is_infeasible_and_explained(long_an: Scenario) -> None:
+    plan = optimize(long_an, ceiling_vnd=0.0)
+    assert_explained_infeasible(plan)
+    assert plan.smallest_ceiling_vnd is not None and plan.smallest_ceiling_vnd > 0
+    assert f"{plan.smallest_ceiling_vnd:,.0f}" in plan.message
+    assert plan.ceiling_vnd == 0.0
+
+
+def test_the_smallest_ceiling_is_just_enough(long_an: Scenario) -> None:
+    smallest = optimize(long_an, ceiling_vnd=0.0).smallest_ceiling_vnd
+    assert smallest is not None
+    assert optimize(long_an, ceiling_vnd=smallest * 1.0001).status is Status.OPTIMAL
+    assert optimize(long_an, ceiling_vnd=smallest * 0.99).status is Status.INFEASIBLE
+
+
+def test_pass_probability_zero_is_infeasible_at_any_budget() -> None:
+    plan = optimize(tiny(courses__c__exam_pass_probability=0.0))
+    assert_explained_infeasible(plan)
+    assert plan.smallest_ceiling_vnd is None
+    assert "no budget can meet" in plan.message
+
+
+def test_a_seat_cap_of_zero_is_infeasible_at_any_budget() -> None:
+    plan = optimize(tiny(courses__c__seats_per_year=0))
+    assert_explained_infeasible(plan)
+    assert plan.smallest_ceiling_vnd is None
+    assert "no budget can meet" in plan.message
+
+
+def test_an_empty_pool_meets_a_share_target_at_no_cost() -> None:
+    # 0 people at level ≥ 3 out of 0 is ≥ 30% of 0: the target is met; the share is undefined
+    plan = optimize(tiny(groups__g__pools__p__headcount=0))
+    assert plan.status is Status.OPTIMAL
+    assert plan.total_cost_vnd == 0.0
+    assert plan.schedule.empty
+    row = at_target_year(plan.attainment).iloc[0]
+    assert bool(row["met"])
+    assert row["base_people"] == 0.0
+    assert math.isnan(row["attained_share"])
+
+
+def test_an_empty_pool_cannot_meet_a_minimum_count() -> None:
+    plan = optimize(tiny(groups__g__pools__p__headcount=0, targets__t=COUNT_30))
+    assert_explained_infeasible(plan)
+    assert plan.smallest_ceiling_vnd is None
+
+
+def test_an_unknown_solver_is_refused() -> None:
+    with pytest.raises(SolverError, match="unknown solver"):
+        optimize(tiny(), solver="glpk")
+
+
+def test_the_smallest_ceiling_respects_source_ceilings() -> None:
+    # The state pays everything and may spend at most 100 million a year: 200 million over two
+    # years cannot buy 30 places at 10 million, whatever the overall public ceiling.
+    data = tiny_data(groups__g__funding={"state": 1.0})
+    data["funding_sources"] = {"state": {"public": True}}
+    data["budget"] = {"source_ceilings_vnd_per_year": {"state": 100_000_000}}
+    scenario = build_scenario(data)
+    plan = optimize(scenario)
+    assert_explained_infeasible(plan)
+    smallest = plan.smallest_ceiling_vnd
+    if smallest is not None:
+        again = optimize(scenario, ceiling_vnd=smallest * 1.0001)
+        assert again.status is Status.OPTIMAL, (
+            f"smallest_ceiling_vnd={smallest:,.0f} is reported as enough, but: {again.message}"
+        )
+
+
+# --------------------------------------------------------------------------- shadow prices
+
+
+def test_count_target_price_is_the_cost_of_one_more_certified_person() -> None:
+    plan = optimize(tiny(courses__c__exam_pass_probability=0.5, targets__t=COUNT_30))
+    assert prices(plan, "target_count") == {2022: pytest.approx(TUITION / 0.5, rel=REL)}
+
+
+def test_share_target_price_is_the_cost_of_one_more_percentage_point() -> None:
+    plan = optimize(tiny(courses__c__exam_pass_probability=0.5, groups__g__pools__p__headcount=200))
+    # one point of 200 people is 2 people at 20 million each
+    assert prices(plan, "target_share") == {2022: pytest.approx(2 * TUITION / 0.5, rel=REL)}
+
+
+def test_a_binding_ceiling_saves_half_a_vnd_per_vnd() -> None:
+    # With 300 million a year: 30 enrolled in 2021 (22.5 certified), 15 in 2022. One more VND
+    # in 2021 buys 0.75/T certified and saves 1.5 VND in 2022: 0.5 VND saved per VND.
+    plan = optimize(tiny(**RETAKE_WORLD), ceiling_vnd=300_000_000)
+    assert plan.status is Status.OPTIMAL
+    assert by_year(plan) == {2021: pytest.approx(30, rel=REL), 2022: pytest.approx(15, rel=REL)}
+    ceiling = prices(plan, "ceiling")
+    assert ceiling[2021] == pytest.approx(0.5, abs=1e-6)
+    assert ceiling[2022] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_shadow_prices_have_the_sign_of_their_meaning(long_an: Scenario) -> None:
+    plan = optimize(long_an, ceiling_vnd=7e10)
+    assert plan.status is Status.OPTIMAL
+    sp = plan.shadow_prices
+    assert (sp["value_vnd"] >= -1e-6).all(), sp[sp["value_vnd"] < -1e-6]
+    assert (sp.loc[sp["kind"] == "ceiling", "value_vnd"] > 1e-6).any()
+    assert (sp.loc[sp["kind"] == "target_share", "value_vnd"] > 1.0).any()
+
+
+# --------------------------------------------------------------------------- HiGHS and CBC
+
+
+@pytest.mark.parametrize("path", [LONG_AN, AS_WRITTEN], ids=lambda p: p.name)
+def test_highs_and_cbc_agree(path: Path) -> None:
+    scenario = load_scenario(path)
+    highs = optimize(scenario, solver="highs")
+    cbc = optimize(scenario, solver="cbc")
+    assert highs.status is cbc.status is Status.OPTIMAL
+    assert cbc.solver == "cbc"
+    assert highs.total_cost_vnd is not None and cbc.total_cost_vnd is not None
+    assert cbc.total_cost_vnd == pytest.approx(highs.total_cost_vnd, rel=REL)
+    h, c = by_year(highs), by_year(cbc)
+    assert set(h) == set(c)
+    for year in h:
+        assert c[year] == pytest.approx(h[year], abs=1e-3), year
+
+
+def test_highs_and_cbc_agree_on_an_infeasible_ceiling(long_an: Scenario) -> None:
+    highs = optimize(long_an, ceiling_vnd=1e9, solver="highs")
+    cbc = optimize(long_an, ceiling_vnd=1e9, solver="cbc")
+    assert highs.status is cbc.status is Status.INFEASIBLE
+    assert highs.smallest_ceiling_vnd is not None and cbc.smallest_ceiling_vnd is not None
+    assert cbc.smallest_ceiling_vnd == pytest.approx(highs.smallest_ceiling_vnd, rel=REL)
+
+
+def need(scenario: Scenario, target_id: str) -> float:
+    """What a target needs, in people at the start: the shortfall's weight is 1 / need."""
+    t = scenario.targets[target_id]
+    return max((t.share or 0.0) * scenario.eligible_base(t), float(t.min_count or 0), 1.0)
+
+
+def weighted_shortfall(best: pd.DataFrame, scenario: Scenario) -> float:
+    """The objective of best_attainment: each target's shortfall over what it needs."""
+    short = at_target_year(best).set_index("target")["shortfall_people"]
+    total = 0.0
+    for tid in scenario.targets:
+        total += float(short[tid]) / need(scenario, tid)
+    return total
+
+
+def least_shortfall(scenario: Scenario, ceiling_vnd: float) -> float:
+    """The least weighted shortfall, solved with the objective scaled up (×1e4) so that the
+    solver's optimality tolerances cannot stop it early: the reference value."""
+    model = build_lp(compile_dynamics(scenario), ceiling_vnd=ceiling_vnd, mode="min_shortfall")
+    assert model.shortfall_objective is not None
+    model.prob.setObjective(model.shortfall_objective * 1e4)
+    assert run(model, "highs") is Status.OPTIMAL
+    return sum(value(slack) / need(scenario, tid) for tid, slack in model.shortfall.items())
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@pytest.mark.parametrize("factor", [0.5, 0.99])
+def test_best_attainment_is_the_least_shortfall(
+    long_an: Scenario, solver: str, factor: float
+) -> None:
+    smallest = optimize(long_an, ceiling_vnd=0.0).smallest_ceiling_vnd
+    assert smallest is not None
+    ceiling = factor * smallest
+    plan = optimize(long_an, ceiling_vnd=ceiling, solver=solver)
+    assert plan.best_attainment is not None
+    assert weighted_shortfall(plan.best_attainment, long_an) == pytest.approx(
+        least_shortfall(long_an, ceiling), rel=1e-5
+    )
+
+
+# --------------------------------------------------------------------------- whole classes
+
+CLASSES: dict[str, Any] = {
+    "courses__c__class_size": 30,
+    "courses__c__cost_vnd_per_class": 60_000_000,
+    "targets__t": {**COUNT_30, "min_count": 40},
+}
+
+
+def classes_paid(plan: Plan, per_class: float) -> pd.Series:
+    rows = plan.costs[plan.costs["item"] == "classes"]
+    return rows.groupby(["year", "course"])["cost_vnd"].sum() / per_class
+
+
+def test_whole_classes_are_paid_whole() -> None:
+    plan = optimize(tiny(**CLASSES), integer_classes=True)
+    assert plan.status is Status.OPTIMAL
+    # 40 trainees in one year need two classes of 30: 400 + 120 million; the LP pays 2/3 less
+    assert plan.total_cost_vnd == pytest.approx(40 * TUITION + 2 * 60_000_000, rel=REL)
+    assert plan.lp_cost_vnd == pytest.approx(40 * TUITION + 40 * 2_000_000, rel=REL)
+    paid = classes_paid(plan, 60_000_000)
+    assert paid.tolist() == pytest.approx([2.0])
+
+
+def test_whole_classes_on_long_an() -> None:
+    scenario = load_scenario(
+        LONG_AN,
+        overrides={
+            "courses.level3.cost_vnd_per_class": "30000000",
+            "courses.level4.cost_vnd_per_class": "30000000",
+        },
+    )
+    plan = optimize(scenario, integer_classes=True)
+    assert plan.status is Status.OPTIMAL
+    assert plan.total_cost_vnd is not None and plan.lp_cost_vnd is not None
+    assert plan.total_cost_vnd >= plan.lp_cost_vnd * (1 - REL)  # the rounding premium ≥ 0
+    paid = classes_paid(plan, 30_000_000)
+    enrolled = plan.schedule.groupby(["year", "course"])["enrolments"].sum()
+    assert not paid.empty
+    for key, n in paid.items():
+        assert n == pytest.approx(round(n), abs=1e-6), key
+        assert enrolled.get(key, 0.0) <= 30 * round(n) + 1e-6, key
+    for key, people in enrolled.items():
+        assert people <= 30 * round(float(paid.get(key, 0.0))) + 1e-6, key
+
+
+def test_class_costs_are_paid_by_the_groups_in_the_class() -> None:
+    # Only group b (paid wholly by its trainees) may take the course. Its class costs are no
+    # public money: a public ceiling of 0 must not stop it, with or without whole classes.
+    data = with_two_groups(tiny_data(**CLASSES))
+    data["courses"]["c"]["groups"] = ["b"]
+    data["targets"]["t"]["groups"] = ["b"]
+    data["budget"] = {"ceiling_vnd_per_year": 0}
+    scenario = build_scenario(data)
+    assert optimize(scenario).status is Status.OPTIMAL
+    plan = optimize(scenario, integer_classes=True)
+    assert plan.status is Status.OPTIMAL, plan.message
+    classes = plan.costs[plan.costs["item"] == "classes"]
+    assert set(classes["funding_source"]) == {"own"}
+
+
+def test_schedule_costs_add_up_to_the_total_with_whole_classes() -> None:
+    # plan.py: schedule cost_vnd "counts tuition, class costs and every exam fee"
+    plan = optimize(tiny(**CLASSES), integer_classes=True)
+    assert plan.total_cost_vnd is not None
+    assert float(plan.costs["cost_vnd"].sum()) == pytest.approx(plan.total_cost_vnd, rel=REL)
+    assert float(plan.schedule["cost_vnd"].sum()) == pytest.approx(plan.total_cost_vnd, rel=REL)
+
+
+def test_an_infeasible_whole_class_plan_names_a_ceiling_that_is_enough() -> None:
+    # With 250 million a year the LP fits 20 + 20 trainees (12 million each with 1/30 of a
+    # class), but whole classes cost 10x + 60 million: 19 a year at most, 38 < 40.
+    scenario = tiny(**CLASSES)
+    assert optimize(scenario, ceiling_vnd=250_000_000).status is Status.OPTIMAL
+    plan = optimize(scenario, ceiling_vnd=250_000_000, integer_classes=True)
+    assert plan.status is Status.INFEASIBLE
+    assert plan.unmet_targets == ["t"], plan.message
+    smallest = plan.smallest_ceiling_vnd
+    assert smallest is not None
+    again = optimize(scenario, ceiling_vnd=smallest * 1.0001, integer_classes=True)
+    assert again.status is Status.OPTIMAL, f"{smallest:,.0f} VND is not enough: {again.message}"
+    # the true smallest: 20 trainees and one class a year, 260 million
+    assert smallest == pytest.approx(260_000_000, rel=REL)

@@ -1,0 +1,233 @@
+"""`simopt optimize` and `simopt ceilings`: exit codes, files written, JSON printed."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simopt.cli import main
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+LONG_AN = str(SCENARIOS / "long_an.yaml")
+AS_WRITTEN = str(SCENARIOS / "long_an_as_written.yaml")
+
+SCHEDULE_COLUMNS = ["year", "group", "pool", "course", "funding_source", "enrolments", "cost_vnd"]
+
+_TINY: dict[str, Any] = {
+    "name": "tiny",
+    "horizon": {"start_year": 2021, "end_year": 2022, "milestones": [2022]},
+    "groups": {"g": {"pools": {"p": {"headcount": 100, "level_shares": {0: 1.0}}}}},
+    "courses": {
+        "c": {
+            "entry_level": 0,
+            "target_level": 3,
+            "duration_months": 11,
+            "tuition_vnd_per_trainee": 10_000_000,
+            "exam_pass_probability": 1.0,
+        }
+    },
+    "exams": {"session_months": [12]},
+    "targets": {"t": {"groups": ["g"], "min_level": 3, "share": 0.3, "year": 2022}},
+}
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON as other programs do: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} in JSON output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def write_tiny(tmp_path: Path, headcount: int) -> str:
+    data = copy.deepcopy(_TINY)
+    data["groups"]["g"]["pools"]["p"]["headcount"] = headcount
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def test_optimize_as_written_prints_the_golden_plan_and_writes_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["optimize", AS_WRITTEN, "--out", str(tmp_path), "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    summary = strict_json(out)
+    assert summary["status"] == "optimal"
+    assert summary["total_cost_vnd"] == pytest.approx(175_760_000_000, abs=1)
+    assert summary["total_enrolments"] == pytest.approx(10_985, abs=1e-6)
+    with (tmp_path / "schedule.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and list(rows[0]) == SCHEDULE_COLUMNS
+    assert sum(float(r["enrolments"]) for r in rows) == pytest.approx(10_985, abs=1e-6)
+    assert sum(float(r["cost_vnd"]) for r in rows) == pytest.approx(175_760_000_000, abs=1)
+    written = strict_json((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert written == summary
+    for name in ("costs.csv", "attainment.csv"):
+        assert (tmp_path / name).is_file()
+
+
+def test_optimize_prints_a_table_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optimize", AS_WRITTEN, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Status: optimal" in out
+    assert "2021–2025" in out and "2026–2030" in out
+    assert str(tmp_path) in out
+
+
+def test_a_ceiling_too_low_exits_1_and_explains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["optimize", LONG_AN, "--ceiling-vnd", "1e9", "--out", str(tmp_path), "--json"])
+    printed = strict_json(capsys.readouterr().out)
+    assert rc == 1
+    summary = strict_json((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary == printed
+    assert summary["status"] == "infeasible"
+    assert summary["total_cost_vnd"] is None
+    assert summary["ceiling_vnd_per_year"] == 1e9
+    assert summary["unmet_targets"]
+    assert summary["smallest_feasible_ceiling_vnd_per_year"] > 1e9
+    assert summary["attainment"]
+    assert not (tmp_path / "schedule.csv").exists()
+
+
+def test_optimize_with_cbc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["optimize", AS_WRITTEN, "--solver", "cbc", "--out", str(tmp_path), "--json"])
+    summary = strict_json(capsys.readouterr().out)
+    assert rc == 0
+    assert summary["solver"] == "cbc"
+    assert summary["total_cost_vnd"] == pytest.approx(175_760_000_000, abs=1)
+
+
+@pytest.mark.parametrize("amount", ["abc", "-1", "nan", "inf"])
+def test_a_bad_ceiling_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], amount: str
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", LONG_AN, f"--ceiling-vnd={amount}", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--ceiling-vnd" in err and amount in err
+    assert "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_ceiling_with_separators_is_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["optimize", AS_WRITTEN, "--ceiling-vnd", "200_000_000_000", "--json"]
+    rc = main([*args, "--out", str(tmp_path)])
+    assert rc == 0
+    assert strict_json(capsys.readouterr().out)["ceiling_vnd_per_year"] == 2e11
+
+
+def test_ceilings_json_gives_one_row_per_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "ceilings",
+            LONG_AN,
+            "--from-vnd",
+            "1e10",
+            "--to-vnd",
+            "1e11",
+            "--steps",
+            "5",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    out = strict_json(capsys.readouterr().out)
+    assert rc == 0
+    rows = out["ceilings"]
+    assert len(rows) == 5
+    assert [r["ceiling_vnd"] for r in rows] == pytest.approx([1e10, 3.25e10, 5.5e10, 7.75e10, 1e11])
+    smallest = out["smallest_feasible_ceiling_vnd_per_year"]
+    assert 1e10 < smallest < 1e11
+    for r in rows:
+        assert r["feasible"] == (r["ceiling_vnd"] >= smallest)
+        assert (r["min_cost_vnd"] is None) == (not r["feasible"])
+    with (tmp_path / "ceilings.csv").open(encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 5
+
+
+def test_ceilings_prints_a_table_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["ceilings", LONG_AN, "--from-vnd", "0", "--to-vnd", "1e11", "--steps", "3"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "NOT feasible" in out and "every target met" in out
+    assert "Smallest yearly ceiling meeting every target" in out
+
+
+def test_ceilings_refuse_an_empty_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["ceilings", LONG_AN, "--from-vnd", "1e11", "--to-vnd", "1e10", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "--to-vnd" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["optimize", "ceilings"])
+def test_a_bad_set_path_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = [command, LONG_AN, "--set", "courses.level9.exam_pass_probability=0.5"]
+    if command == "ceilings":
+        args += ["--from-vnd", "0", "--to-vnd", "1e11"]
+    rc = main([*args, "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert "level9" in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_set_override_changes_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["optimize", AS_WRITTEN, "--set", "courses.to_level4.tuition_vnd_per_trainee=8000000"]
+    assert main([*args, "--out", str(tmp_path), "--json"]) == 0
+    summary = strict_json(capsys.readouterr().out)
+    # 10,807 people on the level-4 course at 8 million, 178 on the level-3 one at 16 million
+    assert summary["total_cost_vnd"] == pytest.approx(10_807 * 8e6 + 178 * 16e6, abs=1)
+
+
+def test_a_target_met_at_the_start_prints_a_plan_of_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_tiny(tmp_path, 100)
+    args = ["optimize", path, "--set", "groups.g.pools.p.level_shares={0: 0.6, 3: 0.4}"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "met" in out and "40.0%" in out
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_an_empty_pool_is_reported_not_crashed_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], json_flag: list[str]
+) -> None:
+    # the target's base is 0 people: met (0 ≥ 30% of 0), its share undefined
+    path = write_tiny(tmp_path, 0)
+    rc = main(["optimize", path, "--out", str(tmp_path / "out"), *json_flag])
+    out = capsys.readouterr().out
+    assert rc == 0
+    summary = strict_json((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "optimal"
+    assert summary["total_cost_vnd"] == 0.0
+    assert summary["attainment"][0]["met"] is True
+    assert summary["attainment"][0]["attained_share"] is None
+    assert "optimal" in out
