@@ -214,6 +214,8 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         start[i] = whole_people(pool.start_levels(), pool.eligible)
         for lvl, share in pool.hire_level_shares.items():
             hire_mix[i, lvl] = share
+    # shares are validated to sum to 1 within 1e-6; the multinomial draw wants it exact
+    hire_mix /= hire_mix.sum(axis=1, keepdims=True)
     attrition = np.array([pools[p][1].attrition_rate_per_year for p in pool_ids], dtype=float)
     hires = np.array([pools[p][1].hires_per_year for p in pool_ids], dtype=float)
     promotions = tuple(

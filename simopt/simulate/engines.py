@@ -107,12 +107,14 @@ def run_simpy(
             yield from at(intake_month(d, c, y), Order.INTAKE)
             state.advance(env.now)
             box = seats.get(c)
+            # Container puts and gets with room succeed at once; not yielding on them keeps
+            # same-month intakes in course order, as in the fast engine.
             if box is not None and box.level < box.capacity and d.capacity[c]:
-                yield box.put(box.capacity - box.level)  # this year's seats
+                box.put(box.capacity - box.level)  # this year's seats
             free_seats = None if box is None else (box.level if d.capacity[c] else 0)
             new, used = state.intake(c, y, enrol[y, :, c], free_seats)
             if box is not None and int(used[0]) > 0:
-                yield box.get(int(used[0]))
+                box.get(int(used[0]))
             for cohort in new:
                 env.process(cohort_life(cohort))
 

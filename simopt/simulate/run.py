@@ -45,8 +45,20 @@ def schedule_array(d: Dynamics, schedule: pd.DataFrame) -> FloatArray:
             raise ScheduleError(f"schedule: pool {pool!r} is not in scenario {d.scenario.name!r}")
         if course not in d.course_ids:
             raise ScheduleError(f"schedule: course {course!r} is not in the scenario")
+        if (
+            isinstance(year, bool)
+            or not isinstance(year, int | float)
+            or not math.isfinite(year)
+            or int(year) != year
+        ):
+            raise ScheduleError(f"schedule: year {year!r} must be a whole calendar year")
         if int(year) not in d.years:
             raise ScheduleError(f"schedule: year {year} is outside the horizon")
+        if not d.allowed[d.pool_index(pool), d.course_ids.index(course)]:
+            raise ScheduleError(
+                f"schedule: course {course!r} is not open to pool {pool!r} "
+                f"(group {d.pool_group[d.pool_index(pool)]!r})"
+            )
         if not (isinstance(n, int | float) and math.isfinite(n) and n >= 0):
             raise ScheduleError(f"schedule: enrolments {n!r} must be a number ≥ 0")
         out[d.years.index(int(year)), d.pool_index(pool), d.course_ids.index(course)] += n
