@@ -7,15 +7,20 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from simopt.errors import ScenarioError
+from simopt.judge import JudgeError
+from simopt.optimize.solve import SolverError
 from simopt.overrides import parse_assignment
+from simopt.plan import PlanError
 from simopt.scenario import Scenario, load_scenario
+from simopt.simulate.run import ScheduleError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -52,6 +57,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.findings else EXIT_OK
 
 
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed must be ≥ 0")
+    return n
+
+
 def _positive_int(text: str) -> int:
     try:
         n = int(text)
@@ -73,12 +88,24 @@ def _vnd_amount(text: str) -> float:
     return amount
 
 
+def _write_tables(out: Path, tables: dict[str, Any]) -> None:
+    """Write each table; remove a table left by an earlier run when this run has none, so that a
+    folder never mixes a failed run's summary with a successful run's schedule."""
+    from simopt.iofiles import write_csv_atomic
+
+    for name, frame in tables.items():
+        if frame is None:
+            (out / name).unlink(missing_ok=True)
+        else:
+            write_csv_atomic(out / name, frame)
+
+
 def _out_dir(args: argparse.Namespace, scenario: Scenario) -> Path:
     return Path(args.out) if args.out else Path("results") / scenario.name
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from simopt.iofiles import write_csv_atomic, write_json_atomic
+    from simopt.iofiles import write_json_atomic
     from simopt.optimize import optimize
     from simopt.optimize.report import plan_summary, plan_table
 
@@ -91,10 +118,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     )
     summary = plan_summary(plan, scenario)
     out = _out_dir(args, scenario)
-    if plan.is_ok:
-        write_csv_atomic(out / "schedule.csv", plan.schedule)
-        write_csv_atomic(out / "costs.csv", plan.costs)
-        write_csv_atomic(out / "attainment.csv", plan.attainment)
+    ok = plan.is_ok
+    _write_tables(
+        out,
+        {
+            "schedule.csv": plan.schedule if ok else None,
+            "costs.csv": plan.costs if ok else None,
+            "attainment.csv": plan.attainment if ok else None,
+        },
+    )
     write_json_atomic(out / "summary.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -230,6 +262,8 @@ def _read_schedule(path: str) -> Any:
         return pd.read_csv(path)
     except FileNotFoundError:
         raise ScheduleError(f"{path}: file not found") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise ScheduleError(f"{path}: cannot be read ({exc.strerror})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ScheduleError(f"{path}: not a readable CSV schedule ({exc})") from None
 
@@ -237,7 +271,7 @@ def _read_schedule(path: str) -> Any:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from simopt.iofiles import write_csv_atomic, write_json_atomic
+    from simopt.iofiles import write_json_atomic
     from simopt.optimize import optimize
     from simopt.simulate import simulate
     from simopt.simulate.report import simulation_summary, simulation_table
@@ -253,6 +287,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         expected = plan.attainment
     else:
         schedule = _read_schedule(args.schedule)
+        need = {"year", "pool", "course", "enrolments"} - set(schedule.columns)
+        if need:
+            raise ScheduleError(
+                f"{args.schedule}: missing column(s) {', '.join(sorted(need))}; a schedule has "
+                "year, pool, course, enrolments (comma-separated, as optimize writes it)"
+            )
     with tqdm(total=args.reps, desc="replications", unit="rep", disable=None, leave=False) as bar:
 
         def tick(n: int) -> None:
@@ -269,10 +309,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             progress=tick,
         )
     out = _out_dir(args, scenario)
-    write_csv_atomic(out / "simulation_targets.csv", result.summary)
-    write_csv_atomic(out / "simulation_yearly.csv", result.yearly)
-    if result.replications is not None:
-        write_csv_atomic(out / "simulation_replications.csv", result.replications)
+    _write_tables(
+        out,
+        {
+            "simulation_targets.csv": result.summary,
+            "simulation_yearly.csv": result.yearly,
+            "simulation_replications.csv": result.replications,
+        },
+    )
     summary = simulation_summary(result, expected)
     write_json_atomic(out / "simulation.json", summary)
     if args.json:
@@ -299,7 +343,7 @@ def _progress_line(message: str) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from simopt.iofiles import write_csv_atomic, write_json_atomic
+    from simopt.iofiles import write_json_atomic
     from simopt.plan import robust_plan
     from simopt.plan_report import robust_summary, robust_table
 
@@ -316,14 +360,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     out = _out_dir(args, scenario)
     summary = robust_summary(result, scenario)
-    if result.robust is not None and result.robust.is_ok:
-        write_csv_atomic(out / "schedule.csv", result.robust.schedule)
-        write_csv_atomic(out / "costs.csv", result.robust.costs)
-    if result.expected.is_ok:
-        write_csv_atomic(out / "schedule_expected_value.csv", result.expected.schedule)
+    held = result.is_met and result.robust is not None
     comparison = result.comparison()
-    if not comparison.empty:
-        write_csv_atomic(out / "targets.csv", comparison)
+    _write_tables(
+        out,
+        {
+            "schedule.csv": result.robust.schedule if held and result.robust else None,
+            "costs.csv": result.robust.costs if held and result.robust else None,
+            "schedule_expected_value.csv": (
+                result.expected.schedule if result.expected.is_ok else None
+            ),
+            "targets.csv": None if comparison.empty else comparison,
+        },
+    )
     write_json_atomic(out / "plan.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -396,13 +445,22 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simopt",
         description="Plan and fund foreign-language training for a province's civil service "
         "(Decision 1659/QĐ-TTg). Exit codes: 0 ok, 1 findings or targets not met, 2 bad input.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     p = sub.add_parser("validate", help="check a scenario file and report the first problem")
     _add_scenario_args(p)
@@ -486,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --simulate: replications per ceiling (default 500)",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S")
     p.set_defaults(func=cmd_ceilings)
 
     p = sub.add_parser(
@@ -509,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=_positive_int, default=1000, metavar="N", help="replications (default 1000)"
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument(
         "--workers",
         type=_positive_int,
@@ -555,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="replications per round (default 1000)",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument(
         "--ceiling-vnd",
         type=_vnd_amount,
@@ -588,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--confidence", type=_confidence, default=0.9, metavar="P")
     p.add_argument("--reps", type=_positive_int, default=1000, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S")
     p.add_argument("--out", metavar="DIR", help="also write compare.csv there")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=cmd_compare)
@@ -604,8 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as err:
         print(f"simopt: {err.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ValueError as err:
-        # ScheduleError and the library's own argument checks: one line, no traceback
+    except (ScheduleError, JudgeError, SolverError, PlanError) as err:
         print(f"simopt: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -614,8 +671,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:
-        print(f"simopt: {exc.filename or ''}: cannot write ({exc.strerror})", file=sys.stderr)
+        print(
+            f"simopt: {exc.filename or ''}: cannot read or write ({exc.strerror})", file=sys.stderr
+        )
         return EXIT_BAD_INPUT
+    except Exception as exc:  # a bug: still one line, with a distinct exit code
+        print(
+            f"simopt: internal error: {type(exc).__name__}: {exc} (please report)", file=sys.stderr
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ The rules, written here and nowhere else:
 * At the end of each year, after attrition and certification: each promotion moves its rate of the
   pool's people *not in a course or waiting for a retake* to another pool, level kept; then the
   year's hires arrive with their level mix.
+* Seats: an intake takes the scheduled people who are free, pools in order, up to the course's
+  seats; those refused a seat queue and are added to the next year's intake of that course.
+  The optimiser never plans past the seats, so it has no queue.
 * Tuition and class costs fall in the intake year; each exam sitting's fee in the session's year.
   Each cost is split between funding sources by the trainee's group's shares.
 
@@ -22,7 +25,6 @@ The optimiser uses the expectations in :class:`CohortProfile`; the simulators dr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,9 +112,6 @@ class Dynamics:
 
     def pool_index(self, pool_id: str) -> int:
         return self.pool_ids.index(pool_id)
-
-    def monthly_survival(self, pool: int) -> float:
-        return float((1.0 - self.attrition[pool]) ** (1.0 / 12.0))
 
     def survival(self, pool: int, months: float) -> float:
         """Probability that someone in the pool is still employed ``months`` later."""
@@ -286,8 +285,3 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         source_public=source_public,
         funding=funding,
     )
-
-
-def expected_certified_total(profile: CohortProfile) -> float:
-    """Expected people certified (and employed at that year's end) per person enrolled."""
-    return math.fsum(profile.certified)

@@ -10,6 +10,7 @@ the schedule, not by luck.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from simopt.dynamics import Dynamics, compile_dynamics
+from simopt.format import vnd
 from simopt.optimize import Plan, optimize
 from simopt.scenario import Scenario
 from simopt.simulate import SimulationResult, simulate
@@ -26,6 +28,16 @@ from simopt.simulate import SimulationResult, simulate
 FloatArray = npt.NDArray[np.float64]
 MIN_STEP_PEOPLE = 1.0
 """Smallest margin increase a round makes, so that each round changes the schedule."""
+
+
+class PlanError(ValueError):
+    """The planning loop was asked for something it cannot answer honestly."""
+
+
+def min_replications(confidence: float) -> int:
+    """Replications needed before "holds with probability ≥ confidence" means anything: about
+    ten expected failures at that confidence."""
+    return math.ceil(10.0 / (1.0 - confidence) - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class RobustPlan:
     after: SimulationResult | None
     buffers: dict[str, float] = field(default_factory=dict)
     rounds: int = 0
+    confirmed: SimulationResult | None = None
+    """The final schedule simulated again on a fresh random stream (the margins were learnt on
+    ``after``'s stream, so this is the out-of-sample check)."""
 
     @property
     def is_met(self) -> bool:
@@ -70,6 +85,9 @@ class RobustPlan:
                 row["robust_expected_share"] = float(robust.loc[tid, "attained_share"])
                 row["probability_met"] = float(a.loc[tid, "probability_met"])
                 row["probability_met_se"] = float(a.loc[tid, "probability_met_se"])
+            if self.confirmed is not None:
+                fresh = _at_target_year(self.confirmed.summary)
+                row["probability_met_fresh_seed"] = float(fresh.loc[tid, "probability_met"])
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -121,7 +139,12 @@ def robust_plan(
 ) -> RobustPlan:
     """Optimise, simulate, and add margins until every target holds with ``confidence``."""
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence(={confidence}) must lie strictly between 0 and 1")
+        raise PlanError(f"confidence(={confidence}) must lie strictly between 0 and 1")
+    if reps < min_replications(confidence):
+        raise PlanError(
+            f"--reps {reps} is too few to show a probability of {confidence:.0%}: use at least "
+            f"{min_replications(confidence)} (about ten expected misses)"
+        )
     d = compile_dynamics(scenario)
     say = progress or (lambda _msg: None)
 
@@ -170,6 +193,15 @@ def robust_plan(
         short = {t: g for t, g in gaps.items() if float(np.mean(g >= -1e-9)) < confidence}
         say(f"round {round_}: {len(short)} target(s) below {confidence:.0%}")
         if not short:
+            fresh = simulate(
+                scenario,
+                plan.schedule,
+                reps=reps,
+                seed=seed + 1,
+                engine=engine,
+                workers=workers,
+                dynamics=d,
+            )
             return RobustPlan(
                 scenario.name,
                 confidence,
@@ -181,6 +213,7 @@ def robust_plan(
                 result,
                 buffers,
                 round_ - 1,
+                fresh,
             )
         for tid, g in short.items():
             missing = -float(np.quantile(g, 1.0 - confidence))
@@ -229,7 +262,7 @@ def _why_not(plan: Plan, ceiling: bool) -> str:
     if ceiling:
         return (
             "the budget ceiling is too low; a yearly ceiling of "
-            f"{plan.smallest_ceiling_vnd:,.0f} VND would allow it"
+            f"{vnd(plan.smallest_ceiling_vnd)} would allow it"
         )
     return plan.message
 

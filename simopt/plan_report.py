@@ -67,7 +67,12 @@ def robust_table(r: RobustPlan, scenario: Scenario) -> str:
         if "probability_met" in row:
             text += (
                 f"  →  {row['robust_expected_share']:.1%}, P = {row['probability_met']:.0%}"
-                f"  (margin {people(row['buffer_people'])} people)"
+                + (
+                    f" (fresh seed: {row['probability_met_fresh_seed']:.0%})"
+                    if "probability_met_fresh_seed" in row
+                    else ""
+                )
+                + f"  (margin {people(row['buffer_people'])} people)"
             )
         lines.append(text)
     if r.robust is not None:

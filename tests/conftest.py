@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests name scenarios as a planner types them ("scenarios/long_an.yaml"): run from the repo root
+# wherever pytest was started.
+os.chdir(ROOT)
 LONG_AN = ROOT / "scenarios" / "long_an.yaml"
 
 _LONG_AN_DATA: dict[str, Any] = yaml.safe_load(LONG_AN.read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from simopt.dynamics import N_LEVELS, compile_dynamics
+from simopt.format import vnd
 from simopt.optimize import Plan, SolverError, Status, optimize
 from simopt.optimize.lp import build_lp
 from simopt.optimize.solve import run, value
@@ -390,7 +391,7 @@ def test_zero_ceiling_on_long_an_is_infeasible_and_explained(long_an: Scenario) 
     plan = optimize(long_an, ceiling_vnd=0.0)
     assert_explained_infeasible(plan)
     assert plan.smallest_ceiling_vnd is not None and plan.smallest_ceiling_vnd > 0
-    assert f"{plan.smallest_ceiling_vnd:,.0f}" in plan.message
+    assert vnd(plan.smallest_ceiling_vnd) in plan.message
     assert plan.ceiling_vnd == 0.0
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pulp
 
 from simopt.dynamics import Dynamics, compile_dynamics
+from simopt.format import vnd
 from simopt.optimize.lp import MONEY_UNIT_VND, LpModel, build_lp
 from simopt.optimize.plan import SCHEDULE_COLUMNS, Plan, Status
 from simopt.scenario import Scenario
@@ -147,7 +148,7 @@ def optimize(
         elif has_ceiling:
             why = (
                 f"the budget ceiling is too low: {', '.join(unmet)} cannot be met; the smallest "
-                f"yearly ceiling meeting every target is {smallest:,.0f} VND"
+                f"yearly ceiling meeting every target is {vnd(smallest)}"
             )
         else:
             why = f"targets cannot all be met: {', '.join(unmet)}"

@@ -28,6 +28,10 @@ BLOCK = 250
 """Replications the fast engine draws as one array (and one random stream)."""
 
 
+MAX_ENROLMENTS = 1e9
+"""More people than any province employs: a larger figure is a typo, not a plan."""
+
+
 class ScheduleError(ValueError):
     """An enrolment schedule that does not fit the scenario."""
 
@@ -59,8 +63,11 @@ def schedule_array(d: Dynamics, schedule: pd.DataFrame) -> FloatArray:
                 f"schedule: course {course!r} is not open to pool {pool!r} "
                 f"(group {d.pool_group[d.pool_index(pool)]!r})"
             )
-        if not (isinstance(n, int | float) and math.isfinite(n) and n >= 0):
-            raise ScheduleError(f"schedule: enrolments {n!r} must be a number ≥ 0")
+        if not (isinstance(n, int | float) and math.isfinite(n) and 0 <= n <= MAX_ENROLMENTS):
+            raise ScheduleError(
+                f"schedule: enrolments {n!r} ({pool}, {course}, {year}) must be a number "
+                f"≥ 0 and at most {MAX_ENROLMENTS:.0e}"
+            )
         out[d.years.index(int(year)), d.pool_index(pool), d.course_ids.index(course)] += n
     return out
 
@@ -104,10 +111,10 @@ class SimulationResult:
         return float(row["probability_met"].iloc[0])
 
 
-def _work(args: tuple[Scenario, FloatArray, str, int, list[int], bool]) -> dict[str, Any]:
-    scenario, enrol, engine, seed, units, keep = args
+def _work(args: tuple[Scenario, FloatArray, str, int, list[int], bool, int]) -> dict[str, Any]:
+    scenario, enrol, engine, seed, units, keep, total_reps = args
     d = compile_dynamics(scenario)
-    return _run_units(d, enrol, engine, seed, units, keep, total_reps=None)
+    return _run_units(d, enrol, engine, seed, units, keep, total_reps)
 
 
 def _unit_reps(engine: str, unit: int, total_reps: int) -> range:
@@ -123,10 +130,10 @@ def _run_units(
     seed: int,
     units: list[int],
     keep: bool,
-    total_reps: int | None,
+    total_reps: int,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    total = total_reps if total_reps is not None else _TOTAL[0]
+    total = total_reps
     n_units = total if engine == "simpy" else math.ceil(total / BLOCK)
     children = np.random.SeedSequence(seed).spawn(n_units)
     reps = sum(len(_unit_reps(engine, u, total)) for u in units)
@@ -143,9 +150,6 @@ def _run_units(
         if progress is not None:
             progress(len(span))
     return {"units": units, "rec": rec}
-
-
-_TOTAL = [0]
 
 
 def simulate(
@@ -171,7 +175,6 @@ def simulate(
     enrol = schedule_array(d, schedule)
     n_units = reps if engine == "simpy" else math.ceil(reps / BLOCK)
     units = list(range(n_units))
-    _TOTAL[0] = reps
     if workers == 1 or n_units == 1:
         parts = [_run_units(d, enrol, engine, seed, units, keep_replications, reps, progress)]
     else:
@@ -180,11 +183,9 @@ def simulate(
         # smaller pieces keep the progress bar moving and the cores busy
         pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
         parts = []
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_set_total, initargs=(reps,)
-        ) as ex:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
             futures = [
-                ex.submit(_work, (scenario, enrol, engine, seed, piece, keep_replications))
+                ex.submit(_work, (scenario, enrol, engine, seed, piece, keep_replications, reps))
                 for piece in pieces
             ]
             for fut in futures:
@@ -193,10 +194,6 @@ def simulate(
                     progress(sum(len(_unit_reps(engine, u, reps)) for u in part["units"]))
                 parts.append(part)
     return _assemble(d, parts, engine, reps, seed, keep_replications)
-
-
-def _set_total(reps: int) -> None:
-    _TOTAL[0] = reps
 
 
 def _assemble(
