@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pytest
+from builders import with_changes
 
 from simopt.dynamics import Sitting, cohort_profile, compile_dynamics, exam_sittings
 from simopt.scenario import Scenario, build_scenario
@@ -32,13 +33,7 @@ _BASE: dict[str, Any] = {
 
 def tiny(**changes: Any) -> Scenario:
     """The 1-pool, 1-course scenario above; ``a__b=v`` sets ``data[a][b] = v``."""
-    data = copy.deepcopy(_BASE)
-    for key, value in changes.items():
-        *parents, last = key.split("__")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[last] = value
+    data = with_changes(_BASE, **changes)
     return build_scenario(data)
 
 

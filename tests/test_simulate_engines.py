@@ -11,7 +11,6 @@ alarm in the table under ~0.1%. Every test uses a fixed seed, so the outcome is 
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from builders import with_changes
 
 from simopt.dynamics import compile_dynamics
 from simopt.optimize import optimize
@@ -55,13 +55,7 @@ _BASE: dict[str, Any] = {
 
 def tiny(**changes: Any) -> Scenario:
     """One pool of 2,000 at level 0, one course 0→3; ``a__b=v`` sets ``data[a][b] = v``."""
-    data = copy.deepcopy(_BASE)
-    for key, value in changes.items():
-        *parents, last = key.split("__")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[last] = value
+    data = with_changes(_BASE, **changes)
     return build_scenario(data)
 
 

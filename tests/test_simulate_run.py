@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from builders import with_changes
 
 from simopt.dynamics import compile_dynamics
 from simopt.optimize import optimize
@@ -56,13 +56,7 @@ _BASE: dict[str, Any] = {
 
 def tiny(**changes: Any) -> Scenario:
     """One pool of 200 at level 0, one course 0→3; ``a__b=v`` sets ``data[a][b] = v``."""
-    data = copy.deepcopy(_BASE)
-    for key, value in changes.items():
-        *parents, last = key.split("__")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[last] = value
+    data = with_changes(_BASE, **changes)
     return build_scenario(data)
 
 

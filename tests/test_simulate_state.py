@@ -7,12 +7,12 @@ was not tuned to pass).
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 import numpy as np
 import pytest
+from builders import with_changes
 
 from simopt.dynamics import N_LEVELS, Dynamics, compile_dynamics
 from simopt.scenario import Scenario, build_scenario
@@ -41,13 +41,7 @@ _BASE: dict[str, Any] = {
 
 def tiny(**changes: Any) -> Scenario:
     """One pool of 2,000 at level 0, one course 0→3; ``a__b=v`` sets ``data[a][b] = v``."""
-    data = copy.deepcopy(_BASE)
-    for key, value in changes.items():
-        *parents, last = key.split("__")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[last] = value
+    data = with_changes(_BASE, **changes)
     return build_scenario(data)
 
 
