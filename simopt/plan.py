@@ -118,7 +118,7 @@ def target_gaps(d: Dynamics, result: SimulationResult) -> dict[str, FloatArray]:
         y = d.years.index(t.year)
         a = result.attained[:, i, y]
         b = result.base[:, i, y]
-        need = np.maximum((t.share or 0.0) * b, float(t.min_count or 0))
+        need = t.required(b)
         gaps[tid] = a - need
     return gaps
 

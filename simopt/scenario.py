@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -283,6 +284,11 @@ class Target(Model):
     share: Probability | None = None
     min_count: Count | None = None
     year: Year
+
+    def required(self, base: Any) -> Any:
+        """People the target asks for out of ``base`` eligible people (a number or an array):
+        the share of the base or the minimum count, whichever is larger."""
+        return np.maximum((self.share or 0.0) * base, float(self.min_count or 0))
 
 
 class StatedLine(Model):

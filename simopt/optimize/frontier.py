@@ -19,7 +19,7 @@ import pulp
 from simopt.dynamics import Dynamics, compile_dynamics
 from simopt.optimize.lp import MONEY_UNIT_VND, SHORTFALL_SCALE, LpModel, build_lp
 from simopt.optimize.solve import make_solver, silence_highs_banner, smallest_ceiling
-from simopt.scenario import Scenario
+from simopt.scenario import Scenario, Target
 
 _INF = highspy.kHighsInf
 FloatArray = npt.NDArray[np.float64]
@@ -60,7 +60,7 @@ class Frontier:
         self.cap_row = m.prob.constraints["shortfall_cap"].index
         self.ceiling_rows = [row.index for row in m.ceiling_rows.values()]
         years = dynamics.years
-        self.targets: list[tuple[str, _Linear, _Linear, float | None, int | None]] = []
+        self.targets: list[tuple[str, _Linear, _Linear, Target]] = []
         for tid, t in dynamics.scenario.targets.items():
             y = years.index(t.year)
             self.targets.append(
@@ -68,8 +68,7 @@ class Frontier:
                     tid,
                     _Linear(m.attained(tid, y), index, self.n),
                     _Linear(m.base(tid, y), index, self.n),
-                    t.share,
-                    t.min_count,
+                    t,
                 )
             )
         self.public_by_year = {yr: _Linear(e, index, self.n) for yr, e in m.cost_by_year.items()}
@@ -128,9 +127,9 @@ class Frontier:
             * max(f(x) for f in self.public_by_year.values()),
         }
         shortfall_total = 0.0
-        for tid, attained, base, share, count in self.targets:
+        for tid, attained, base, target in self.targets:
             a, b = attained(x), base(x)
-            need = max((share or 0.0) * b, float(count or 0))
+            need = float(target.required(b))
             gap = max(need - a, 0.0)
             gap = 0.0 if gap < 1e-3 else gap  # solver tolerance, not people
             shortfall_total += gap

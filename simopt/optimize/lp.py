@@ -275,7 +275,7 @@ def build_lp(
         if mode == "min_shortfall":
             slack = pulp.LpVariable(f"shortfall_{tid}", 0)
             model.shortfall[tid] = slack
-            need = max((t.share or 0.0) * d.scenario.eligible_base(t), float(t.min_count or 0), 1.0)
+            need = max(float(t.required(d.scenario.eligible_base(t))), 1.0)
             weights.append(slack * (SHORTFALL_SCALE / need))
         if t.share is not None:
             expr = attained - t.share * model.base(tid, y)

@@ -318,10 +318,7 @@ def read_attainment(model: LpModel) -> pd.DataFrame:
         for y, year in enumerate(d.years):
             attained = value(model.attained(tid, y))
             base = value(model.base(tid, y))
-            required = max(
-                (t.share or 0.0) * base,
-                float(t.min_count) if t.min_count is not None else 0.0,
-            )
+            required = float(t.required(base))
             rows.append(
                 {
                     "target": tid,

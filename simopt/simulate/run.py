@@ -250,7 +250,7 @@ def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFra
             a = attained[:, i, y]
             b = base[:, i, y]
             share = np.divide(a, b, out=np.zeros_like(a), where=b > 0)
-            need = np.maximum((t.share or 0.0) * b, float(t.min_count or 0))
+            need = t.required(b)
             met = a >= need - 1e-9
             n = len(a)
             p = float(met.mean())
