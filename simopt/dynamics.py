@@ -113,6 +113,19 @@ class Dynamics:
     def pool_index(self, pool_id: str) -> int:
         return self.pool_ids.index(pool_id)
 
+    def cost_items(
+        self, pool: int, course: int, *, whole_classes: bool = False
+    ) -> list[tuple[int, str, float]]:
+        """Expected VND per person enrolled, as (year offset from intake, item, amount): tuition
+        and the class cost spread per trainee in the intake year (left out when classes are
+        counted whole), then each year's expected exam fees."""
+        items = [(0, "tuition", float(self.tuition_vnd[course]))]
+        if not whole_classes and self.class_cost_vnd_per_trainee[course]:
+            items.append((0, "classes", float(self.class_cost_vnd_per_trainee[course])))
+        sittings = self.profiles[pool][course].sittings
+        items += [(k, "exam_fees", self.exam_fee_vnd * n) for k, n in enumerate(sittings)]
+        return [item for item in items if item[2] != 0.0]
+
     def survival(self, pool: int, months: float) -> float:
         """Probability that someone in the pool is still employed ``months`` later."""
         return float((1.0 - self.attrition[pool]) ** (months / 12.0))

@@ -204,16 +204,7 @@ def build_lp(
     # costs by the calendar year they fall in, and by funding source
     cost_terms: dict[tuple[int, int], dict[pulp.LpVariable, float]] = {}
     for (p, c, y0), var in enrol.items():
-        prof = d.profiles[p][c]
-        per_trainee = d.tuition_vnd[c] + (
-            0.0 if integer_classes else d.class_cost_vnd_per_trainee[c]
-        )
-        items = [(0, float(per_trainee))] + [
-            (k, d.exam_fee_vnd * prof.sittings[k]) for k in range(prof.years)
-        ]
-        for k, amount in items:
-            if amount == 0.0:
-                continue
+        for k, _, amount in d.cost_items(p, c, whole_classes=integer_classes):
             for src, share in enumerate(d.funding[p]):
                 if share:
                     terms = cost_terms.setdefault((years[y0] + k, src), {})

@@ -226,12 +226,8 @@ def read_schedule(model: LpModel) -> pd.DataFrame:
         n = value(var)
         if n <= _EPS:
             continue
-        prof = d.profiles[p][c]
-        per_trainee = (
-            d.tuition_vnd[c]
-            + (0.0 if model.classes else d.class_cost_vnd_per_trainee[c])
-            + d.exam_fee_vnd * math.fsum(prof.sittings)
-        )
+        items = d.cost_items(p, c, whole_classes=bool(model.classes))
+        per_trainee = math.fsum(amount for _, _, amount in items)
         if (c, y) in model.classes:
             # whole classes: each course-year's class cost spread over its trainees
             in_class = sum(value(v) for (_, cc, yy), v in model.enrol.items() if (cc, yy) == (c, y))
@@ -264,11 +260,7 @@ def read_costs(model: LpModel) -> pd.DataFrame:
         n = value(var)
         if n <= _EPS:
             continue
-        prof = d.profiles[p][c]
-        items = [(0, "tuition", float(d.tuition_vnd[c]))]
-        if not model.classes and d.class_cost_vnd_per_trainee[c]:
-            items.append((0, "classes", float(d.class_cost_vnd_per_trainee[c])))
-        items += [(k, "exam_fees", d.exam_fee_vnd * prof.sittings[k]) for k in range(prof.years)]
+        items = d.cost_items(p, c, whole_classes=bool(model.classes))
         for k, item, amount in items:
             if amount == 0.0:
                 continue
