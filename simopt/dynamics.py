@@ -17,8 +17,10 @@ The rules, written here and nowhere else:
 * Seats: an intake takes the scheduled people who are free, pools in order, up to the course's
   seats; those refused a seat queue and are added to the next year's intake of that course.
   The optimiser never plans past the seats, so it has no queue.
-* Tuition and class costs fall in the intake year; each exam sitting's fee in the session's year.
-  Each cost is split between funding sources by the trainee's group's shares.
+* Tuition and class costs fall in the intake year; each exam sitting's fee in the session's year,
+  also when that year is after the horizon (a retake early in the year after the last: the plan
+  pays it, so both models count it; see :attr:`Dynamics.cost_years`). Each cost is split between
+  funding sources by the trainee's group's shares.
 
 The optimiser uses the expectations in :class:`CohortProfile`; the simulators draw the same events.
 """
@@ -109,6 +111,18 @@ class Dynamics:
     @property
     def n_courses(self) -> int:
         return len(self.course_ids)
+
+    @property
+    def cost_years(self) -> tuple[int, ...]:
+        """Calendar years in which the plan's money is spent: the horizon, then the years after
+        it in which exam sittings of its last intakes still fall (their fees are the plan's)."""
+        last = len(self.years) - 1
+        tail = 0
+        for c, sittings in enumerate(self.sittings):
+            start = self.intake_month[c] - 1
+            for spec in sittings:
+                tail = max(tail, (start + spec.months_after_intake - 1) // 12)
+        return tuple(range(self.years[0], self.years[last] + tail + 1))
 
     def pool_index(self, pool_id: str) -> int:
         return self.pool_ids.index(pool_id)

@@ -262,7 +262,9 @@ def long_an_projection() -> dict[str, Any]:
     model = build_lp(d, fixed_enrolments=enrol)
     assert str(run(model, "highs")) == "optimal"
     costs = read_costs(model)
-    cost_by_year = costs.groupby("year")["cost_vnd"].sum().reindex(d.years, fill_value=0.0)
+    cost_by_year = (
+        costs.groupby("year")["cost_vnd"].sum().reindex(d.cost_years, fill_value=0.0)
+    )
     return {
         "scenario": s,
         "dynamics": d,
@@ -284,7 +286,9 @@ def test_simulated_mean_equals_the_optimisers_projection_where_no_limit_binds(
     # ~100 correlated comparisons (10 targets × 10 years): z ≤ 4.5 each
     assert_mean_near(result.attained, p["attained"], Z_TABLE, "attained people")
     assert_mean_near(result.base, p["base"], Z_TABLE, "eligible people")
-    # public + trainee cost per year within the horizon (fees of later years are not simulated)
+    # public + trainee cost per year, the retake fees after the horizon's last year included
+    assert p["dynamics"].cost_years[-1] > p["dynamics"].years[-1]
+    assert p["cost"][-1] > 0
     assert_mean_near(result.cost_vnd, p["cost"], Z_TABLE, "cost per year")
     # and the projection is not trivially satisfied: the plan certifies thousands
     assert p["attained"][:, -1].max() > 10_000

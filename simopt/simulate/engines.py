@@ -18,6 +18,7 @@ import numpy.typing as npt
 import simpy
 
 from simopt.dynamics import Dynamics
+from simopt.simulate.rates import RepRates
 from simopt.simulate.record import Recorder
 from simopt.simulate.state import Cohort, ProvinceState
 from simopt.simulate.timeline import (
@@ -44,23 +45,32 @@ def _apply(state: ProvinceState, ev: Event, cohort: Cohort) -> None:
 
 
 def run_fast(
-    d: Dynamics, enrol: FloatArray, rng: np.random.Generator, rec: Recorder, rows: slice
+    d: Dynamics,
+    enrol: FloatArray,
+    rng: np.random.Generator,
+    rec: Recorder,
+    rows: slice,
+    rates: RepRates | None = None,
 ) -> None:
     """All replications of ``rows`` at once; ``enrol`` is (years, pools, courses)."""
     reps = rows.stop - rows.start
-    state = ProvinceState(d=d, rng=rng, reps=reps)
+    state = ProvinceState(d=d, rng=rng, reps=reps, rates=rates)
     seq = itertools.count()
     queue: list[tuple[float, int, int, Event, Cohort | None]] = [
         (ev.month, ev.order, next(seq), ev, None) for ev in horizon_events(d)
     ]
     heapq.heapify(queue)
-    last = len(d.years) - 1
+    n_years = len(d.years)
+    last = len(d.cost_years) - 1
     while queue:
         month, _, _, ev, cohort = heapq.heappop(queue)
         state.advance(month)
         if ev.order is Order.YEAR_END:
-            state.year_end()
-            rec.record(ev.year_index, state, rows)
+            if ev.year_index < n_years:
+                state.year_end()
+                rec.record(ev.year_index, state, rows)
+            else:
+                rec.record_cost(ev.year_index, state, rows)
             state.reset_year()
             if ev.year_index == last:
                 return
@@ -77,12 +87,18 @@ def run_fast(
 
 
 def run_simpy(
-    d: Dynamics, enrol: FloatArray, rng: np.random.Generator, rec: Recorder, row: int
+    d: Dynamics,
+    enrol: FloatArray,
+    rng: np.random.Generator,
+    rec: Recorder,
+    row: int,
+    rates: RepRates | None = None,
 ) -> None:
     """One replication as a SimPy model."""
     env = simpy.Environment()
-    state = ProvinceState(d=d, rng=rng, reps=1)
+    state = ProvinceState(d=d, rng=rng, reps=1, rates=rates)
     n_years = len(d.years)
+    n_cost_years = len(d.cost_years)
     seats = {
         c: simpy.Container(env, capacity=max(int(cap), 1), init=int(cap))
         for c, cap in enumerate(d.capacity)
@@ -95,11 +111,14 @@ def run_simpy(
             yield env.timeout(0)
 
     def year_ends() -> Generator[simpy.Event, Any, None]:
-        for y in range(n_years):
+        for y in range(n_cost_years):
             yield from at(year_end_month(y), Order.YEAR_END)
             state.advance(env.now)
-            state.year_end()
-            rec.record(y, state, slice(row, row + 1))
+            if y < n_years:
+                state.year_end()
+                rec.record(y, state, slice(row, row + 1))
+            else:  # after the horizon only the sittings' fees are counted
+                rec.record_cost(y, state, slice(row, row + 1))
             state.reset_year()
 
     def intakes(c: int) -> Generator[simpy.Event, Any, None]:
@@ -120,7 +139,7 @@ def run_simpy(
 
     def cohort_life(cohort: Cohort) -> Generator[simpy.Event, Any, None]:
         for ev in cohort_events(d, cohort.course, cohort.year_index):
-            if ev.month > year_end_month(n_years - 1):
+            if ev.month > year_end_month(n_cost_years - 1):
                 return
             yield from at(ev.month, ev.order)
             state.advance(env.now)
@@ -131,4 +150,4 @@ def run_simpy(
     env.process(year_ends())
     for c in range(d.n_courses):
         env.process(intakes(c))
-    env.run(until=year_end_month(n_years - 1) + 0.5)
+    env.run(until=year_end_month(n_cost_years - 1) + 0.5)

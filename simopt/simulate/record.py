@@ -27,7 +27,8 @@ class Recorder:
             self.attained_mask[i, pools, t.min_level :] = 1.0
         self.attained = np.zeros((reps, len(self.target_ids), n_y))
         self.base = np.zeros((reps, len(self.target_ids), n_y))
-        self.cost_vnd = np.zeros((reps, n_y))
+        self.cost_years = d.cost_years
+        self.cost_vnd = np.zeros((reps, len(self.cost_years)))
         self.enrolled = np.zeros((reps, n_y))
         self.keep = keep_replications
         # sums over replications, per year and pool, for the mean yearly table
@@ -40,6 +41,10 @@ class Recorder:
                 k: np.zeros((reps, n_y, d.n_pools), dtype=np.int32) for k in YEAR_COUNTERS
             }
             self.pool_cost = np.zeros((reps, n_y, d.n_pools))
+
+    def record_cost(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
+        """A year after the horizon: only the money its exam sittings still cost."""
+        self.cost_vnd[rows, year_index] = state.cost_vnd.sum(axis=1)
 
     def record(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         levels = state.levels()  # (r, pools, levels)

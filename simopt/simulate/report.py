@@ -37,9 +37,7 @@ def simulation_summary(result: SimulationResult, expected: pd.DataFrame | None) 
         "targets": rows,
         "mean_cost_vnd_by_year": {
             str(int(y)): float(c)
-            for y, c in zip(
-                sorted(set(result.yearly["year"])), result.cost_vnd.mean(axis=0), strict=True
-            )
+            for y, c in zip(result.cost_years, result.cost_vnd.mean(axis=0), strict=True)
         },
     }
 

@@ -1,12 +1,17 @@
 """Monte Carlo: many replications of a schedule, one random stream each, summarised per target.
 
-Replication ``i`` always draws from child ``i`` of ``SeedSequence(seed)`` (SimPy engine) or, for
-the fast engine, block ``i // BLOCK`` draws from child ``i // BLOCK``; the work is split between
-processes by those same units, so the output is identical whatever the number of workers.
+Each replication first takes its row of drawn parameters (what the province does not know: pass
+rates, attrition, current levels … from the scenario's ranges; :mod:`simopt.uncertain.draws`),
+then draws the events of individual people (luck). Replication ``i`` draws its events from child
+``i`` of ``SeedSequence(seed)`` (SimPy engine) or, for the fast engine, block ``i // BLOCK`` draws
+from child ``i // BLOCK``; parameters come from a stream of their own and are drawn once for all
+replications. The work is split between processes by those same units, so the output is
+identical whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,13 +25,21 @@ import pandas as pd
 from simopt.dynamics import N_LEVELS, Dynamics, compile_dynamics
 from simopt.scenario import Scenario
 from simopt.simulate.engines import ENGINES, run_fast, run_simpy
+from simopt.simulate.probability import joint_table, variance_split, wilson
+from simopt.simulate.rates import RepRates, drawn_rates
 from simopt.simulate.record import Recorder
 from simopt.simulate.state import YEAR_COUNTERS
+from simopt.uncertain.draws import ParameterDraws, draw_parameters
 
 FloatArray = npt.NDArray[np.float64]
 BLOCK = 250
 """Replications the fast engine draws as one array (and one random stream)."""
 
+
+UNCERTAINTY_MODES = ("ranges", "none")
+
+TWIN_STREAM = 0x7_1D
+"""Entropy word of the twin run's event streams (same parameters, other luck)."""
 
 MAX_ENROLMENTS = 1e9
 """More people than any province employs: a larger figure is a typo, not a plan."""
@@ -101,9 +114,19 @@ class SimulationResult:
     """(reps, targets, years) people at or above each target's level."""
     base: FloatArray
     cost_vnd: FloatArray
-    """(reps, years) money spent."""
+    """(reps, cost years) money spent; see ``cost_years``."""
     replications: pd.DataFrame | None = None
     """Per replication, year and pool (only when asked for)."""
+    uncertainty: str = "none"
+    """"ranges": each replication drew the scenario's uncertain parameters; "none": every one
+    ran at the stated values, so only the luck of individuals varies."""
+    parameters: ParameterDraws | None = None
+    """The parameters each replication drew (None without uncertainty)."""
+    joint: pd.DataFrame | None = None
+    """Per milestone and overall: the probability every target held in the same replication."""
+    variance: pd.DataFrame | None = None
+    """Per target: the variance of attained people split into parameters and luck (when asked)."""
+    cost_years: tuple[int, ...] = ()
 
     def probability_met(self, target: str, year: int | None = None) -> float:
         s = self.summary
@@ -111,10 +134,15 @@ class SimulationResult:
         return float(row["probability_met"].iloc[0])
 
 
-def _work(args: tuple[Scenario, FloatArray, str, int, list[int], bool, int]) -> dict[str, Any]:
-    scenario, enrol, engine, seed, units, keep, total_reps = args
+WorkArgs = tuple[
+    Scenario, FloatArray, str, "int | list[int]", list[int], bool, int, "ParameterDraws | None"
+]
+
+
+def _work(args: WorkArgs) -> dict[str, Any]:
+    scenario, enrol, engine, seed, units, keep, total_reps, draws = args
     d = compile_dynamics(scenario)
-    return _run_units(d, enrol, engine, seed, units, keep, total_reps)
+    return _run_units(d, enrol, engine, seed, units, keep, total_reps, draws)
 
 
 def _unit_reps(engine: str, unit: int, total_reps: int) -> range:
@@ -127,12 +155,14 @@ def _run_units(
     d: Dynamics,
     enrol: FloatArray,
     engine: str,
-    seed: int,
+    seed: int | list[int],
     units: list[int],
     keep: bool,
     total_reps: int,
+    draws: ParameterDraws | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
+    """Run ``units``; ``draws`` holds the parameters of all ``total_reps`` replications."""
     total = total_reps
     n_units = total if engine == "simpy" else math.ceil(total / BLOCK)
     children = np.random.SeedSequence(seed).spawn(n_units)
@@ -142,10 +172,13 @@ def _run_units(
     for u in units:
         rng = np.random.default_rng(children[u])
         span = _unit_reps(engine, u, total)
+        rates: RepRates | None = None
+        if draws is not None:
+            rates = drawn_rates(d, draws.rows(slice(span.start, span.stop)))
         if engine == "simpy":
-            run_simpy(d, enrol, rng, rec, row)
+            run_simpy(d, enrol, rng, rec, row, rates)
         else:
-            run_fast(d, enrol, rng, rec, slice(row, row + len(span)))
+            run_fast(d, enrol, rng, rec, slice(row, row + len(span)), rates)
         row += len(span)
         if progress is not None:
             progress(len(span))
@@ -163,37 +196,94 @@ def simulate(
     keep_replications: bool = False,
     progress: Callable[[int], None] | None = None,
     dynamics: Dynamics | None = None,
+    uncertainty: str = "ranges",
+    parameters: ParameterDraws | None = None,
+    split_variance: bool = False,
 ) -> SimulationResult:
-    """Simulate ``schedule`` ``reps`` times; summarise each target's attainment."""
+    """Simulate ``schedule`` ``reps`` times; summarise each target's attainment.
+
+    ``uncertainty="ranges"`` draws the scenario's uncertain parameters in every replication
+    (nothing changes for a scenario that declares none); ``"none"`` keeps them at their stated
+    values. ``parameters`` gives the replications' parameters outright (a design, e.g. each
+    range at its ends) instead of drawing them. ``split_variance`` runs the same parameters
+    again with other luck to split each target's variance between the two.
+    """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if uncertainty not in UNCERTAINTY_MODES:
+        raise ValueError(
+            f"uncertainty must be one of {', '.join(UNCERTAINTY_MODES)}, not {uncertainty!r}"
+        )
     if reps < 1:
         raise ValueError(f"reps(={reps}) must be ≥ 1")
     if workers < 1:
         raise ValueError(f"workers(={workers}) must be ≥ 1")
     d = dynamics or compile_dynamics(scenario)
     enrol = schedule_array(d, schedule)
+    draws = parameters
+    if draws is not None and draws.reps != reps:
+        raise ValueError(f"parameters for {draws.reps} replications, reps={reps}")
+    if draws is None and uncertainty == "ranges" and scenario.uncertainties.any:
+        draws = draw_parameters(scenario.uncertainties, reps, seed)
+    parts = _run(d, scenario, enrol, engine, seed, reps, workers, keep_replications, draws, progress)
+    result = _assemble(d, parts, engine, reps, seed, keep_replications)
+    twin = None
+    if split_variance:
+        twin_parts = _run(
+            d, scenario, enrol, engine, [seed, TWIN_STREAM], reps, workers, False, draws, None
+        )
+        twin = _assemble(d, twin_parts, engine, reps, seed, False)
+    return dataclasses.replace(
+        result,
+        uncertainty="ranges" if draws is not None else "none",
+        parameters=draws,
+        joint=joint_table(d.scenario, d.years, result.attained, result.base),
+        variance=(
+            None
+            if twin is None
+            else variance_split(d.scenario, d.years, result.attained, twin.attained)
+        ),
+        cost_years=d.cost_years,
+    )
+
+
+def _run(
+    d: Dynamics,
+    scenario: Scenario,
+    enrol: FloatArray,
+    engine: str,
+    seed: int | list[int],
+    reps: int,
+    workers: int,
+    keep_replications: bool,
+    draws: ParameterDraws | None,
+    progress: Callable[[int], None] | None,
+) -> list[dict[str, Any]]:
     n_units = reps if engine == "simpy" else math.ceil(reps / BLOCK)
     units = list(range(n_units))
     if workers == 1 or n_units == 1:
-        parts = [_run_units(d, enrol, engine, seed, units, keep_replications, reps, progress)]
-    else:
-        chunks = [units[i::workers] for i in range(workers)]
-        chunks = [sorted(c) for c in chunks if c]
-        # smaller pieces keep the progress bar moving and the cores busy
-        pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
-        parts = []
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            futures = [
-                ex.submit(_work, (scenario, enrol, engine, seed, piece, keep_replications, reps))
-                for piece in pieces
-            ]
-            for fut in futures:
-                part = fut.result()
-                if progress is not None:
-                    progress(sum(len(_unit_reps(engine, u, reps)) for u in part["units"]))
-                parts.append(part)
-    return _assemble(d, parts, engine, reps, seed, keep_replications)
+        return [
+            _run_units(d, enrol, engine, seed, units, keep_replications, reps, draws, progress)
+        ]
+    chunks = [units[i::workers] for i in range(workers)]
+    chunks = [sorted(c) for c in chunks if c]
+    # smaller pieces keep the progress bar moving and the cores busy
+    pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
+    parts = []
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        futures = [
+            ex.submit(
+                _work,
+                (scenario, enrol, engine, seed, piece, keep_replications, reps, draws),
+            )
+            for piece in pieces
+        ]
+        for fut in futures:
+            part = fut.result()
+            if progress is not None:
+                progress(sum(len(_unit_reps(engine, u, reps)) for u in part["units"]))
+            parts.append(part)
+    return parts
 
 
 def _assemble(
@@ -203,7 +293,7 @@ def _assemble(
     n_y = len(d.years)
     attained = np.zeros((reps, n_t, n_y))
     base = np.zeros((reps, n_t, n_y))
-    cost = np.zeros((reps, n_y))
+    cost = np.zeros((reps, len(d.cost_years)))
     sum_levels = np.zeros((n_y, d.n_pools, N_LEVELS))
     sum_counters = {k: np.zeros((n_y, d.n_pools)) for k in YEAR_COUNTERS}
     sum_cost = np.zeros((n_y, d.n_pools))
@@ -254,6 +344,7 @@ def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFra
             met = a >= need - 1e-9
             n = len(a)
             p = float(met.mean())
+            low, high = wilson(int(met.sum()), n)
             rows.append(
                 {
                     "target": tid,
@@ -269,6 +360,8 @@ def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFra
                     "required_count": t.min_count,
                     "probability_met": p,
                     "probability_met_se": math.sqrt(p * (1 - p) / n),
+                    "probability_met_low95": low,
+                    "probability_met_high95": high,
                 }
             )
     return pd.DataFrame(rows)

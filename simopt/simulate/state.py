@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simopt.dynamics import N_LEVELS, Dynamics
+from simopt.simulate.rates import RepRates, central_rates
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -43,6 +44,8 @@ class ProvinceState:
     d: Dynamics
     rng: np.random.Generator
     reps: int
+    rates: RepRates | None = None
+    """Each replication's parameters; None = the scenario's stated values in every one."""
     free: IntArray = field(init=False)
     """(reps, pools, levels) eligible people not in a course (the queued included)."""
     queue: IntArray = field(init=False)
@@ -56,13 +59,18 @@ class ProvinceState:
 
     def __post_init__(self) -> None:
         d = self.d
-        start = np.asarray(d.start_levels)
-        # head counts are whole people: round the starting table once, the same in every run
-        whole = np.floor(start + 0.5).astype(np.int64)
-        self.free = np.broadcast_to(whole, (self.reps, *whole.shape)).copy()
+        if self.rates is None:
+            self.rates = central_rates(d, self.reps)
+        if self.rates.reps != self.reps:
+            raise ValueError(f"rates for {self.rates.reps} replications, state for {self.reps}")
+        self.free = np.array(self.rates.start, dtype=np.int64)
         self.queue = np.zeros((self.reps, d.n_pools, d.n_courses), dtype=np.int64)
-        self._survival_month = (1.0 - np.asarray(d.attrition)) ** (1.0 / 12.0)
         self.reset_year()
+
+    @property
+    def r(self) -> RepRates:
+        assert self.rates is not None
+        return self.rates
 
     def reset_year(self) -> None:
         shape = (self.reps, self.d.n_pools)
@@ -77,16 +85,16 @@ class ProvinceState:
         if dt <= 0:
             return
         self.clock_months = now_months
-        keep = self._survival_month**dt  # (pools,)
+        keep = self.r.survival_month**dt  # (reps, pools)
         before = self.free
-        after = self.rng.binomial(before, keep[None, :, None])
+        after = self.rng.binomial(before, keep[:, :, None])
         self.counters["left"] += (before - after).sum(axis=2)
         self.free = after
         if self.cohorts:
             # all cohorts in one draw: per-cohort calls would dominate the run time
             active = np.stack([c.active for c in self.cohorts], axis=1)
             pools = np.fromiter((c.pool for c in self.cohorts), dtype=np.int64)
-            stay = self.rng.binomial(active, keep[pools][None, :])
+            stay = self.rng.binomial(active, keep[:, pools])
             np.add.at(self.counters["left"], (slice(None), pools), active - stay)  # type: ignore[arg-type]
             for k, cohort in enumerate(self.cohorts):
                 cohort.active = stay[:, k]
@@ -116,8 +124,7 @@ class ProvinceState:
         self.counters["queued"] += can - granted
         self.free[:, :, entry] -= granted
         self.counters["enrolled"] += granted
-        per_trainee = float(d.tuition_vnd[course] + d.class_cost_vnd_per_trainee[course])
-        self.cost_vnd += granted * per_trainee
+        self.cost_vnd += granted * self.r.per_trainee_vnd[:, course, None]
         new = []
         starts = granted.any(axis=0) & d.allowed[:, course]
         for p in np.flatnonzero(starts):
@@ -129,7 +136,7 @@ class ProvinceState:
     def course_end(self, cohort: Cohort) -> None:
         """Survivors complete with the course's completion rate; the rest drop out."""
         c = cohort.course
-        done = self.rng.binomial(cohort.active, float(self.d.completion[c]))
+        done = self.rng.binomial(cohort.active, self.r.completion[:, c])
         dropped = cohort.active - done
         self.free[:, cohort.pool, self.d.entry[c]] += dropped
         self.counters["dropped_out"][:, cohort.pool] += dropped
@@ -141,10 +148,9 @@ class ProvinceState:
         """One exam session: fees paid, passes certified, the last failures return to work."""
         d = self.d
         c, p = cohort.course, cohort.pool
-        spec = d.sittings[c][attempt - 1]
         sat = cohort.active
-        self.cost_vnd[:, p] += sat * d.exam_fee_vnd
-        passed = self.rng.binomial(sat, spec.pass_probability)
+        self.cost_vnd[:, p] += sat * self.r.exam_fee_vnd
+        passed = self.rng.binomial(sat, self.r.pass_probability[:, c, attempt - 1])
         self.free[:, p, d.target[c]] += passed
         self.counters["passed"][:, p] += passed
         self.counters["failed"][:, p] += sat - passed
@@ -166,23 +172,27 @@ class ProvinceState:
         if d.promotions:
             snapshot = self.free.copy()
             moved_out = np.zeros_like(self.free)
-            remaining_share: dict[int, float] = {}
+            remaining_share: dict[int, FloatArray] = {}
             moves = []
-            for src, dst, rate in d.promotions:
+            for k, (src, dst, _) in enumerate(d.promotions):
                 # successive conditional draws make the moves out of one pool multinomial
-                left_share = remaining_share.get(src, 1.0)
-                prob = 0.0 if left_share <= 0 else min(1.0, rate / left_share)
+                rate = self.r.promotion[:, k]
+                left_share = remaining_share.get(src, np.ones(self.reps))
+                prob = np.divide(
+                    rate, left_share, out=np.zeros(self.reps), where=left_share > 0
+                )
+                prob = np.minimum(1.0, prob)
                 pool_left = snapshot[:, src, :] - moved_out[:, src, :]
-                n = self.rng.binomial(pool_left, prob)
+                n = self.rng.binomial(pool_left, prob[:, None])
                 moved_out[:, src, :] += n
                 remaining_share[src] = left_share - rate
                 moves.append((dst, n))
             self.free -= moved_out
             for dst, n in moves:
                 self.free[:, dst, :] += n
-        hires = stochastic_round(self.rng, np.broadcast_to(d.hires, (self.reps, d.n_pools)))
+        hires = stochastic_round(self.rng, np.asarray(self.r.hires))
         if hires.any():
-            self.free += self.rng.multinomial(hires, d.hire_mix)
+            self.free += self.rng.multinomial(hires, self.r.hire_mix)
 
     def levels(self) -> IntArray:
         """(reps, pools, levels) everyone employed, trainees at their current level."""
@@ -192,8 +202,10 @@ class ProvinceState:
         return total
 
 
-def new_state(d: Dynamics, rng: np.random.Generator, reps: int) -> ProvinceState:
-    return ProvinceState(d=d, rng=rng, reps=reps)
+def new_state(
+    d: Dynamics, rng: np.random.Generator, reps: int, rates: RepRates | None = None
+) -> ProvinceState:
+    return ProvinceState(d=d, rng=rng, reps=reps, rates=rates)
 
 
 __all__ = ["N_LEVELS", "YEAR_COUNTERS", "Cohort", "ProvinceState", "new_state", "stochastic_round"]

@@ -53,8 +53,9 @@ def year_end_month(year_index: int) -> int:
 
 
 def horizon_events(d: Dynamics) -> list[Event]:
-    """Every intake and year end of the horizon (cohort events follow from their intake)."""
-    events = [Event(year_end_month(y), Order.YEAR_END, y) for y in range(len(d.years))]
+    """Every intake and year end of the horizon (cohort events follow from their intake), and
+    the ends of the years after it in which sittings still cost money (``d.cost_years``)."""
+    events = [Event(year_end_month(y), Order.YEAR_END, y) for y in range(len(d.cost_years))]
     events += [
         Event(intake_month(d, c, y), Order.INTAKE, y, c)
         for y in range(len(d.years))
