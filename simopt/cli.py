@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from simopt.errors import ScenarioError
+from simopt.evidence import AT_RISK
 from simopt.judge import JudgeError
 from simopt.optimize.solve import SolverError
 from simopt.overrides import parse_assignment
@@ -170,18 +171,27 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 engine="fast",
                 dynamics=d,
+                uncertainty=args.uncertainty,
             )
             at = sim.summary[sim.summary["year"] == sim.summary["target_year"]]
             for rec in at.to_dict("records"):
                 row[f"probability_met:{rec['target']}"] = rec["probability_met"]
             row["min_probability_met"] = float(at["probability_met"].min())
+            assert sim.joint is not None
+            overall = sim.joint[sim.joint["scope"] == "all"].iloc[0]
+            row["probability_all_met"] = float(overall["probability_all_met"])
         rows.append(row)
     robust = None
     if args.simulate:
         from simopt.plan import robust_ceiling
 
         robust = robust_ceiling(
-            scenario, confidence=args.confidence, reps=args.reps, seed=args.seed
+            scenario,
+            confidence=args.confidence,
+            reps=args.reps,
+            seed=args.seed,
+            uncertainty=args.uncertainty,
+            joint=args.joint,
         )
     import pandas as pd
 
@@ -307,7 +317,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             engine=args.engine,
             keep_replications=args.keep_replications,
             progress=tick,
+            uncertainty=args.uncertainty,
+            split_variance=True,
         )
+    drivers = None
+    if result.parameters is not None:
+        from simopt.uncertain.drivers import oat_drivers
+
+        at = result.summary[result.summary["year"] == result.summary["target_year"]]
+        at_risk = at.loc[at["probability_met"] < AT_RISK, "target"].astype(str).tolist()
+        if at_risk:
+            drivers = oat_drivers(scenario, schedule, targets=at_risk, seed=args.seed)
     out = _out_dir(args, scenario)
     _write_tables(
         out,
@@ -315,14 +335,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "simulation_targets.csv": result.summary,
             "simulation_yearly.csv": result.yearly,
             "simulation_replications.csv": result.replications,
+            "simulation_joint.csv": result.joint,
+            "simulation_variance.csv": result.variance,
+            "simulation_parameters.csv": (
+                None if result.parameters is None else result.parameters.table()
+            ),
+            "drivers.csv": drivers,
         },
     )
-    summary = simulation_summary(result, expected)
+    summary = simulation_summary(result, expected, drivers)
     write_json_atomic(out / "simulation.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(simulation_table(result, scenario, expected))
+        print(simulation_table(result, scenario, expected, drivers))
         print(f"\nWritten to {out}/")
     return EXIT_OK
 
@@ -343,6 +369,7 @@ def _progress_line(message: str) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from simopt.evidence import gather_evidence
     from simopt.iofiles import write_json_atomic
     from simopt.plan import robust_plan
     from simopt.plan_report import robust_summary, robust_table
@@ -357,11 +384,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
         engine=args.engine,
         workers=args.workers,
         progress=_progress_line,
+        uncertainty=args.uncertainty,
+        joint=args.joint,
+    )
+    evidence = gather_evidence(
+        scenario,
+        result,
+        seed=args.seed,
+        reps=args.reps,
+        price_levels=None if args.no_price else _PRICE_LEVELS,
+        ceiling_vnd=args.ceiling_vnd,
+        uncertainty=args.uncertainty,
+        workers=args.workers,
+        progress=_progress_line,
     )
     out = _out_dir(args, scenario)
-    summary = robust_summary(result, scenario)
+    summary = robust_summary(result, scenario, evidence)
     held = result.is_met and result.robust is not None
     comparison = result.comparison()
+    judged = result.confirmed or result.after
     _write_tables(
         out,
         {
@@ -371,15 +412,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 result.expected.schedule if result.expected.is_ok else None
             ),
             "targets.csv": None if comparison.empty else comparison,
+            "probability_all_met.csv": judged.joint if judged is not None else None,
+            "price_of_confidence.csv": evidence.price,
+            "drivers.csv": None if evidence.drivers.empty else evidence.drivers,
+            "variance.csv": evidence.variance,
         },
     )
     write_json_atomic(out / "plan.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(robust_table(result, scenario))
+        print(robust_table(result, scenario, evidence))
         print(f"\nWritten to {out}/")
     return EXIT_OK if result.is_met else EXIT_FINDINGS
+
+
+_PRICE_LEVELS = (0.5, 0.75, 0.9, 0.95)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -394,7 +442,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(set(names)) < len(names):
         names = [f"{s.name} ({f})" for s, f in zip(scenarios, args.files, strict=True)]
     results = {
-        name: robust_plan(s, confidence=args.confidence, reps=args.reps, seed=args.seed)
+        name: robust_plan(
+            s,
+            confidence=args.confidence,
+            reps=args.reps,
+            seed=args.seed,
+            uncertainty=args.uncertainty,
+            joint=args.joint,
+        )
         for name, s in zip(names, scenarios, strict=True)
     }
     table = comparison_table(results)
@@ -425,13 +480,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for m, row in zip(table.index, table.itertuples(index=False), strict=True)
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    what = "all targets together" if args.joint else "each target"
     print(
-        f"Compared at {args.confidence:.0%} confidence, {args.reps} replications, seed {args.seed}"
+        f"Compared at {args.confidence:.0%} confidence ({what}), {args.reps} replications, "
+        f"seed {args.seed}, uncertainty {args.uncertainty}"
     )
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
     return EXIT_OK
+
+
+def _add_uncertainty_args(p: argparse.ArgumentParser, *, joint: bool = True) -> None:
+    p.add_argument(
+        "--uncertainty",
+        choices=["ranges", "none"],
+        default="ranges",
+        help="ranges: every replication draws the scenario's uncertain assumptions from their "
+        "ranges before the events (default; the same as none when the scenario declares no "
+        "range); none: assumptions at their stated values, only individuals' luck varies",
+    )
+    if joint:
+        p.add_argument(
+            "--joint",
+            action="store_true",
+            help="ask the confidence of all targets together rather than of each target",
+        )
 
 
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
@@ -545,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --simulate: replications per ceiling (default 500)",
     )
     p.add_argument("--seed", type=_seed, default=0, metavar="S")
+    _add_uncertainty_args(p)
     p.set_defaults(func=cmd_ceilings)
 
     p = sub.add_parser(
@@ -588,6 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_uncertainty_args(p, joint=False)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser(
@@ -629,6 +705,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1, metavar="W")
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
     p.add_argument("--json", action="store_true", help="print plan.json instead of tables")
+    _add_uncertainty_args(p)
+    p.add_argument(
+        "--no-price",
+        action="store_true",
+        help="skip the price of confidence (robust plans at 50, 75, 90 and 95%%)",
+    )
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser(
@@ -649,6 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, metavar="S")
     p.add_argument("--out", metavar="DIR", help="also write compare.csv there")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_uncertainty_args(p)
     p.set_defaults(func=cmd_compare)
     return parser
 

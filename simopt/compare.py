@@ -18,6 +18,7 @@ def comparison_table(results: dict[str, RobustPlan]) -> pd.DataFrame:
 
     for name, r in results.items():
         put("status", name, r.status)
+        put("uncertainty", name, r.uncertainty)
         put("expected-value plan: cost_vnd", name, r.expected.total_cost_vnd)
         if r.expected.is_ok:
             put("expected-value plan: enrolments", name, r.expected.schedule["enrolments"].sum())
@@ -36,6 +37,11 @@ def comparison_table(results: dict[str, RobustPlan]) -> pd.DataFrame:
                 name,
                 row.get("probability_met", row["probability_met_before"]),
             )
+        judged = r.confirmed or r.after
+        if judged is not None and judged.joint is not None:
+            for row in judged.joint.to_dict("records"):
+                scope = "all targets" if row["scope"] == "all" else f"targets of {row['scope']}"
+                put(f"{scope} together: probability met", name, row["probability_all_met"])
     table = pd.DataFrame.from_dict(measures, orient="index")
     table.index.name = "measure"
     return table

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 
 from simopt.dynamics import Dynamics, compile_dynamics
 from simopt.format import vnd
@@ -28,6 +29,14 @@ from simopt.simulate import SimulationResult, simulate
 FloatArray = npt.NDArray[np.float64]
 MIN_STEP_PEOPLE = 1.0
 """Smallest margin increase a round makes, so that each round changes the schedule."""
+
+AIM_SE = 1.5
+"""Margins aim this many Monte Carlo standard errors above the asked confidence: a plan tuned
+to sit exactly on the threshold of one sample is below it on the next about half the time."""
+
+FAMILY_ERROR = 0.05
+"""The fresh-sample check holds every target to a simultaneous 95% interval (Bonferroni): with
+many targets, some would fall outside their own 95% interval by chance alone."""
 
 
 class PlanError(ValueError):
@@ -57,6 +66,10 @@ class RobustPlan:
     confirmed: SimulationResult | None = None
     """The final schedule simulated again on a fresh random stream (the margins were learnt on
     ``after``'s stream, so this is the out-of-sample check)."""
+    joint: bool = False
+    """Whether the confidence is asked of all targets together rather than of each."""
+    uncertainty: str = "none"
+    """"ranges" when the simulations drew the scenario's uncertain parameters."""
 
     @property
     def is_met(self) -> bool:
@@ -88,6 +101,10 @@ class RobustPlan:
             if self.confirmed is not None:
                 fresh = _at_target_year(self.confirmed.summary)
                 row["probability_met_fresh_seed"] = float(fresh.loc[tid, "probability_met"])
+                row["probability_met_fresh_low95"] = float(fresh.loc[tid, "probability_met_low95"])
+                row["probability_met_fresh_high95"] = float(
+                    fresh.loc[tid, "probability_met_high95"]
+                )
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -123,6 +140,37 @@ def target_gaps(d: Dynamics, result: SimulationResult) -> dict[str, FloatArray]:
     return gaps
 
 
+def fresh_tolerance(confidence: float, reps: int, tests: int) -> float:
+    """How far below ``confidence`` an estimate from ``reps`` replications may fall and still be
+    consistent with it, for ``tests`` estimates checked at once (simultaneous 95% intervals)."""
+    z = float(stats.norm.isf(FAMILY_ERROR / (2 * max(tests, 1))))
+    return z * math.sqrt(confidence * (1.0 - confidence) / reps)
+
+
+def _fresh_ok(result: SimulationResult, d: Dynamics, confidence: float, joint: bool) -> bool:
+    """Does a simulation on a fresh seed meet the confidence within its Monte Carlo error?"""
+    if joint:
+        assert result.joint is not None
+        overall = result.joint[result.joint["scope"] == "all"]
+        tolerance = fresh_tolerance(confidence, result.reps, 1)
+        return float(overall["probability_all_met"].iloc[0]) >= confidence - tolerance
+    gaps = target_gaps(d, result)
+    tolerance = fresh_tolerance(confidence, result.reps, len(gaps))
+    return all(float(np.mean(g >= -1e-9)) >= confidence - tolerance for g in gaps.values())
+
+
+def _weakest(result: SimulationResult, d: Dynamics, joint: bool) -> str:
+    if joint and result.joint is not None:
+        row = result.joint[result.joint["scope"] == "all"].iloc[0]
+        return (
+            f"all targets together at {row['probability_all_met']:.1%} "
+            f"[{row['probability_all_met_low95']:.1%}–{row['probability_all_met_high95']:.1%}]"
+        )
+    probs = {t: float(np.mean(g >= -1e-9)) for t, g in target_gaps(d, result).items()}
+    tid = min(probs, key=lambda t: probs[t])
+    return f"the weakest target, {tid}, at {probs[tid]:.1%}"
+
+
 def robust_plan(
     scenario: Scenario,
     *,
@@ -136,8 +184,19 @@ def robust_plan(
     max_rounds: int = 12,
     progress: Callable[[str], None] | None = None,
     start_buffers: dict[str, float] | None = None,
+    uncertainty: str = "ranges",
+    joint: bool = False,
+    max_reps: int | None = None,
 ) -> RobustPlan:
-    """Optimise, simulate, and add margins until every target holds with ``confidence``."""
+    """Optimise, simulate, and add margins until every target holds with ``confidence`` (each
+    on its own, or all together with ``joint``) over both the drawn parameters and luck.
+
+    The margins are learnt on one sample (the same parameter draws and event streams in every
+    round) and aimed one Monte Carlo standard error above the confidence, so that the plan does
+    not sit on the threshold by luck. The plan is "met" only when a fresh sample (other seed)
+    also meets the confidence within its Monte Carlo error; otherwise the replications are
+    doubled (up to ``max_reps``, default 4 × ``reps``) and the loop goes on.
+    """
     if not 0.0 < confidence < 1.0:
         raise PlanError(f"confidence(={confidence}) must lie strictly between 0 and 1")
     if reps < min_replications(confidence):
@@ -147,108 +206,160 @@ def robust_plan(
         )
     d = compile_dynamics(scenario)
     say = progress or (lambda _msg: None)
+    cap = max_reps if max_reps is not None else 4 * reps
+    n = reps
 
-    def sim(plan: Plan) -> SimulationResult:
+    def sim(plan: Plan, at_seed: int = seed) -> SimulationResult:
         return simulate(
             scenario,
             plan.schedule,
-            reps=reps,
-            seed=seed,
+            reps=n,
+            seed=at_seed,
             engine=engine,
             workers=workers,
             dynamics=d,
+            uncertainty=uncertainty,
+        )
+
+    def solve(buffers: dict[str, float]) -> Plan:
+        return optimize(
+            scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d, buffers=buffers
+        )
+
+    def stop(
+        status: str,
+        message: str,
+        plan: Plan,
+        result: SimulationResult,
+        round_: int,
+        fresh: SimulationResult | None = None,
+    ) -> RobustPlan:
+        return RobustPlan(
+            scenario.name,
+            confidence,
+            status,
+            message,
+            expected,
+            plan,
+            before,
+            result,
+            dict(buffers),
+            round_,
+            fresh,
+            joint=joint,
+            uncertainty=result.uncertainty,
         )
 
     expected = optimize(scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d)
     if not expected.is_ok:
         return RobustPlan(
-            scenario.name, confidence, "infeasible", expected.message, expected, None, None, None
+            scenario.name,
+            confidence,
+            "infeasible",
+            expected.message,
+            expected,
+            None,
+            None,
+            None,
+            joint=joint,
         )
     before = sim(expected)
     buffers = dict.fromkeys(scenario.targets, 0.0)
     plan, result = expected, before
+    limited = ceiling_vnd is not None or _has_ceiling(scenario)
     if start_buffers:
-        # resume from margins learnt elsewhere (e.g. without a ceiling)
+        # resume from margins learnt elsewhere (e.g. at a lower confidence, or without a ceiling)
         buffers.update(start_buffers)
-        candidate = optimize(
-            scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d, buffers=buffers
-        )
+        candidate = solve(buffers)
         if not candidate.is_ok:
-            why = _why_not(candidate, ceiling_vnd is not None or _has_ceiling(scenario))
-            return RobustPlan(
-                scenario.name,
-                confidence,
-                "not_met",
-                f"the margins the targets need do not fit: {why}",
-                expected,
-                plan,
-                before,
-                result,
-                buffers,
-                0,
+            why = _why_not(candidate, limited, d, buffers)
+            return stop(
+                "not_met", f"the margins the targets need do not fit: {why}", plan, result, 0
             )
         plan, result = candidate, sim(candidate)
-    for round_ in range(1, max_rounds + 1):
+    # per-target quantile the margins aim at; raised in joint mode until all hold together
+    level = confidence
+    round_ = 0
+    while True:
         gaps = target_gaps(d, result)
-        short = {t: g for t, g in gaps.items() if float(np.mean(g >= -1e-9)) < confidence}
-        say(f"round {round_}: {len(short)} target(s) below {confidence:.0%}")
-        if not short:
+        probs = {t: float(np.mean(g >= -1e-9)) for t, g in gaps.items()}
+        together = float(np.mean(np.all([g >= -1e-9 for g in gaps.values()], axis=0)))
+        held = together >= confidence if joint else min(probs.values()) >= confidence
+        short_count = sum(p < confidence for p in probs.values())
+        say(
+            f"round {round_}: {n} replications, "
+            + (f"all together {together:.1%}" if joint else f"{short_count} target(s) below")
+            + f" {confidence:.0%}"
+        )
+        if held:
             fresh = simulate(
                 scenario,
                 plan.schedule,
-                reps=reps,
+                reps=n,
                 seed=seed + 1,
                 engine=engine,
                 workers=workers,
                 dynamics=d,
+                uncertainty=uncertainty,
+                split_variance=True,
             )
-            return RobustPlan(
-                scenario.name,
-                confidence,
-                "met",
-                f"every target holds with probability ≥ {confidence:.0%}",
-                expected,
+            if _fresh_ok(fresh, d, confidence, joint):
+                what = "all targets together hold" if joint else "every target holds"
+                return stop(
+                    "met",
+                    f"{what} with probability ≥ {confidence:.0%} (checked on a fresh sample)",
+                    plan,
+                    result,
+                    round_,
+                    fresh,
+                )
+            if n * 2 > cap:
+                return stop(
+                    "not_met",
+                    f"the plan meets {confidence:.0%} on its tuning sample but not on a fresh one "
+                    f"({_weakest(fresh, d, joint)} with {n} replications); run with more "
+                    "--reps",
+                    plan,
+                    result,
+                    round_,
+                    fresh,
+                )
+            n *= 2  # the estimate is too rough near the threshold: look closer
+            say(f"fresh sample short ({_weakest(fresh, d, joint)}): {n} replications")
+            result = sim(plan)
+            continue
+        if round_ >= max_rounds:
+            return stop(
+                "not_met",
+                f"no schedule found in {max_rounds} rounds ({_weakest(result, d, joint)})",
                 plan,
-                before,
                 result,
-                buffers,
-                round_ - 1,
-                fresh,
+                round_,
             )
+        round_ += 1
+        se = math.sqrt(confidence * (1.0 - confidence) / n)
+        if joint and together < confidence:
+            # each target's failures must shrink as the joint failure is too high; the square
+            # root damps the step, since margins, once bought, are never taken back
+            ratio = (1.0 - confidence) / max(1.0 - together, 1e-12)
+            level = 1.0 - (1.0 - level) * math.sqrt(ratio)
+        aim = min(level + AIM_SE * se, 1.0 - 0.5 / n)
+        short = {t: g for t, g in gaps.items() if probs[t] < aim}
         for tid, g in short.items():
-            missing = -float(np.quantile(g, 1.0 - confidence))
+            missing = -float(np.quantile(g, 1.0 - aim))
             buffers[tid] += max(missing, MIN_STEP_PEOPLE)
-        candidate = optimize(
-            scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d, buffers=buffers
-        )
+        candidate = solve(buffers)
         if not candidate.is_ok:
-            names = ", ".join(sorted(short))
-            why = _why_not(candidate, ceiling_vnd is not None or _has_ceiling(scenario))
-            return RobustPlan(
-                scenario.name,
-                confidence,
+            names = ", ".join(sorted(t for t in short if probs[t] < confidence) or sorted(short))
+            why = _why_not(candidate, limited, d, buffers)
+            return stop(
                 "not_met",
                 f"{names} cannot be made to hold with probability {confidence:.0%}: {why}",
-                expected,
                 plan,
-                before,
                 result,
-                buffers,
                 round_,
             )
         plan, result = candidate, sim(candidate)
-    return RobustPlan(
-        scenario.name,
-        confidence,
-        "not_met",
-        f"no schedule found in {max_rounds} rounds",
-        expected,
-        plan,
-        before,
-        result,
-        buffers,
-        max_rounds,
-    )
 
 
 def _has_ceiling(scenario: Scenario) -> bool:
@@ -256,9 +367,26 @@ def _has_ceiling(scenario: Scenario) -> bool:
     return b.ceiling_vnd_per_year is not None or bool(b.ceiling_vnd_by_year)
 
 
-def _why_not(plan: Plan, ceiling: bool) -> str:
+def _why_not(
+    plan: Plan, ceiling: bool, d: Dynamics | None = None, buffers: dict[str, float] | None = None
+) -> str:
     if plan.smallest_ceiling_vnd is None:
-        return "seats, time or the people available do not allow the margin it needs"
+        if d is not None and any(c is not None for c in d.capacity):
+            # would unlimited seats carry the margins? then the seats are the binding limit
+            import dataclasses
+
+            from simopt.optimize.lp import build_lp
+            from simopt.optimize.solve import run
+
+            free_seats = dataclasses.replace(d, capacity=tuple(None for _ in d.capacity))
+            if str(run(build_lp(free_seats, buffers=buffers), "highs")) == "optimal":
+                seats = ", ".join(
+                    f"{cid} ({cap:,.0f} a year)"
+                    for cid, cap in zip(d.course_ids, d.capacity, strict=True)
+                    if cap is not None
+                )
+                return f"the course seats bind: {seats}; more seats would allow the margin"
+        return "the people available in time (not money or seats) do not allow the margin"
     if ceiling:
         return (
             "the budget ceiling is too low; a yearly ceiling of "
@@ -283,6 +411,8 @@ def robust_ceiling(
     seed: int = 0,
     engine: str = "fast",
     max_rounds: int = 8,
+    uncertainty: str = "ranges",
+    joint: bool = False,
 ) -> RobustCeiling:
     """The smallest yearly ceiling under which the robust loop still meets every target.
 
@@ -291,7 +421,15 @@ def robust_ceiling(
     the ceiling are raised until the plan holds.
     """
     d = compile_dynamics(scenario)
-    free = robust_plan(scenario, confidence=confidence, reps=reps, seed=seed, engine=engine)
+    free = robust_plan(
+        scenario,
+        confidence=confidence,
+        reps=reps,
+        seed=seed,
+        engine=engine,
+        uncertainty=uncertainty,
+        joint=joint,
+    )
     if not free.is_met:
         return RobustCeiling(None, None, f"even without a ceiling: {free.message}")
     from simopt.optimize.solve import smallest_ceiling
@@ -310,6 +448,8 @@ def robust_ceiling(
             engine=engine,
             ceiling_vnd=ceiling,
             start_buffers=buffers,
+            uncertainty=uncertainty,
+            joint=joint,
         )
         if held.is_met:
             return RobustCeiling(

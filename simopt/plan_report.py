@@ -5,10 +5,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
+from simopt.evidence import AT_RISK, Evidence
 from simopt.format import people, vnd
 from simopt.optimize.report import plan_summary
 from simopt.plan import RobustPlan
 from simopt.scenario import Scenario
+
+EXPECTATION_NOTE = (
+    "the expected-value plan's attainment is the optimiser's expectation at the stated values; "
+    "where it enrols every available person or fills every seat the simulated mean is a little "
+    "lower (E[min(X, n)] < min(E[X], n)), and the robust plan's margins, learnt by simulation, "
+    "cover that"
+)
 
 
 def _clean(x: Any) -> Any:
@@ -17,64 +27,142 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def robust_summary(r: RobustPlan, scenario: Scenario) -> dict[str, Any]:
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None or frame.empty:
+        return []
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def uncertainty_basis(r: RobustPlan, scenario: Scenario) -> str:
+    """One sentence: what the probabilities count."""
+    u = scenario.uncertainties
+    if r.uncertainty == "ranges":
+        parts = [f"{len(u.ranges)} ranged assumptions"]
+        if u.level_mixes:
+            parts.append(f"{len(u.level_mixes)} uncertain level tables")
+        if u.correlations:
+            parts.append(f"{len(u.correlations)} correlations")
+        return (
+            "probabilities count both the unknown parameters (each replication draws "
+            + ", ".join(parts)
+            + ") and the luck of individuals"
+        )
+    if u.any:
+        return (
+            "probabilities count only the luck of individuals, with every assumption at its "
+            "stated value (--uncertainty none): they overstate what is known"
+        )
+    return "the scenario declares no ranges: probabilities count the luck of individuals only"
+
+
+def robust_summary(
+    r: RobustPlan, scenario: Scenario, evidence: Evidence | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "scenario": r.scenario,
         "status": r.status,
         "message": r.message,
         "confidence": r.confidence,
+        "joint": r.joint,
+        "uncertainty": r.uncertainty,
+        "basis": uncertainty_basis(r, scenario),
         "rounds": r.rounds,
-        "replications": r.before.reps if r.before is not None else 0,
+        "replications": r.after.reps if r.after is not None else 0,
         "seed": r.before.seed if r.before is not None else None,
         "expected_value_plan": plan_summary(r.expected, scenario),
+        "expected_value_note": EXPECTATION_NOTE,
     }
     if r.robust is not None:
         out["robust_plan"] = plan_summary(r.robust, scenario)
         out["extra_people"] = r.extra_people
         out["extra_cost_vnd"] = r.extra_cost_vnd
-    out["targets"] = [
-        {str(k): _clean(v) for k, v in row.items()} for row in r.comparison().to_dict("records")
-    ]
+    out["targets"] = _records(r.comparison())
+    judged = r.confirmed or r.after
+    out["probability_all_met"] = _records(judged.joint if judged is not None else None)
+    if evidence is not None:
+        out["variance"] = _records(evidence.variance)
+        out["price_of_confidence"] = _records(evidence.price)
+        out["drivers"] = _records(evidence.drivers)
+        out["at_risk"] = list(evidence.at_risk)
+        out["unreachable_because"] = [line.strip() for line in unreachable_because(r, evidence)[2:]]
     return out
 
 
-def robust_table(r: RobustPlan, scenario: Scenario) -> str:
+def _probability(p: float, low: float | None = None, high: float | None = None) -> str:
+    text = f"{p:.0%}"
+    if low is not None and high is not None:
+        text += f" [{low:.0%}–{high:.0%}]"
+    return text
+
+
+def robust_table(r: RobustPlan, scenario: Scenario, evidence: Evidence | None = None) -> str:
+    what = "all targets together" if r.joint else "each target"
     lines = [
         f"{scenario.title or scenario.name}",
-        f"Plan for {r.confidence:.0%} confidence: {r.status} — {r.message}",
+        f"Plan for {r.confidence:.0%} confidence ({what}): {r.status} — {r.message}",
     ]
     if r.before is None:
         return "\n".join(lines)
+    lines.append(f"  {uncertainty_basis(r, scenario)}.")
     ev_cost = r.expected.total_cost_vnd or 0.0
     ev_people = float(r.expected.schedule["enrolments"].sum())
     lines.append(f"  expected-value plan: {people(ev_people)} enrolments, {vnd(ev_cost)}")
     if r.robust is not None and r.robust.total_cost_vnd is not None:
+        label = "robust plan:        " if r.is_met else "last schedule tried:"
         lines.append(
-            f"  robust plan:         {people(r.robust.schedule['enrolments'].sum())} enrolments, "
+            f"  {label} {people(r.robust.schedule['enrolments'].sum())} enrolments, "
             f"{vnd(r.robust.total_cost_vnd)}  (+{people(r.extra_people or 0)} people, "
             f"+{vnd(r.extra_cost_vnd or 0)})"
         )
+    reps = r.after.reps if r.after is not None else r.before.reps
     lines += [
         "",
-        f"Per target ({r.before.reps} replications, seed {r.before.seed}): expected share and "
-        "probability met, expected-value plan → robust plan",
+        f"Per target ({reps} replications, seed {r.before.seed}): expected share and probability "
+        "met, expected-value plan → robust plan; the fresh sample (seed + 1) with its 95% "
+        "interval is the check",
     ]
+    variance = None
+    if evidence is not None and evidence.variance is not None and not evidence.variance.empty:
+        variance = evidence.variance.set_index("target")
     for row in r.comparison().to_dict("records"):
         text = (
             f"  {row['target']} ({row['year']}): {row['expected_share']:.1%}, "
             f"P = {row['probability_met_before']:.0%}"
         )
         if "probability_met" in row:
-            text += (
-                f"  →  {row['robust_expected_share']:.1%}, P = {row['probability_met']:.0%}"
-                + (
-                    f" (fresh seed: {row['probability_met_fresh_seed']:.0%})"
-                    if "probability_met_fresh_seed" in row
-                    else ""
+            text += f"  →  {row['robust_expected_share']:.1%}, P = {row['probability_met']:.0%}"
+            if "probability_met_fresh_seed" in row:
+                text += " (fresh " + _probability(
+                    row["probability_met_fresh_seed"],
+                    row.get("probability_met_fresh_low95"),
+                    row.get("probability_met_fresh_high95"),
                 )
-                + f"  (margin {people(row['buffer_people'])} people)"
-            )
+                text += ")"
+            text += f"; margin {people(row['buffer_people'])}"
+        if variance is not None and row["target"] in variance.index:
+            share = float(variance.loc[row["target"], "parameter_share_of_variance"])
+            text += f"; spread {share:.0%} from the parameters"
         lines.append(text)
+    judged = r.confirmed or r.after
+    if judged is not None and judged.joint is not None:
+        parts = []
+        for row in judged.joint.to_dict("records"):
+            scope = "whole plan" if row["scope"] == "all" else f"by {row['scope']}"
+            parts.append(
+                f"{scope} "
+                + _probability(
+                    row["probability_all_met"],
+                    row["probability_all_met_low95"],
+                    row["probability_all_met_high95"],
+                )
+            )
+        sample = "fresh sample" if r.confirmed is not None else "last round"
+        lines += ["", f"Every target held together ({sample}): " + "; ".join(parts)]
+    lines += ["", f"Note: {EXPECTATION_NOTE}."]
+    if evidence is not None:
+        lines += unreachable_because(r, evidence)
+        lines += _price_lines(evidence.price)
+        lines += _driver_lines(evidence)
     if r.robust is not None:
         sched = r.robust.enrolments_by("year", "course").pivot(
             index="year", columns="course", values="enrolments"
@@ -85,3 +173,81 @@ def robust_table(r: RobustPlan, scenario: Scenario) -> str:
             cells = ", ".join(f"{c} {people(float(table.loc[year, c]))}" for c in table.columns)
             lines.append(f"  {year}: {cells}")
     return "\n".join(lines)
+
+
+def _price_lines(price: pd.DataFrame | None) -> list[str]:
+    if price is None or price.empty:
+        return []
+    lines = [
+        "",
+        "The price of confidence (robust plan per confidence; probabilities on a fresh sample):",
+    ]
+    for row in price.to_dict("records"):
+        kind = "all together" if row["kind"] == "joint" else "each target "
+        head = f"  {row['confidence']:.0%} {kind}: "
+        if row["status"] != "met" or pd.isna(row.get("cost_vnd")):
+            lines.append(head + f"{row['status']}")
+            continue
+        lines.append(
+            head + f"{vnd(row['cost_vnd'])} (+{vnd(row['extra_cost_vnd'])} over the expected-value "
+            f"plan); weakest target {row['lowest_probability_met']:.0%}, all together "
+            + _probability(
+                row["probability_all_met"],
+                row["probability_all_met_low95"],
+                row["probability_all_met_high95"],
+            )
+        )
+    return lines
+
+
+def unreachable_because(r: RobustPlan, evidence: Evidence) -> list[str]:
+    """When the confidence cannot be bought: for each target still short, the uncertainty whose
+    unfavourable end costs it most, and what the target reaches there."""
+    d = evidence.drivers
+    if r.is_met or d is None or d.empty:
+        return []
+    table = r.comparison()
+    column = "probability_met" if "probability_met" in table else "probability_met_before"
+    short = set(table.loc[table[column] < r.confidence, "target"].astype(str))
+    lines = []
+    for tid, group in d.groupby("target", sort=False):
+        if tid not in short:
+            continue
+        top = group.iloc[0]
+        name = str(tid)
+        worse = min(top["attained_low_people"], top["attained_high_people"])
+        end = top["low_value"] if worse == top["attained_low_people"] else top["high_value"]
+        lines.append(
+            f"  {name}: its chances rest most on {top['path']} (range {top['low_value']:.4g}–"
+            f"{top['high_value']:.4g}); at {end:.4g} this schedule reaches {people(worse)} "
+            f"people against about {people(top['required_people'])} needed"
+        )
+    if lines:
+        lines.insert(0, "")
+        lines.insert(1, f"Why {r.confidence:.0%} is out of reach:")
+    return lines
+
+
+def _driver_lines(evidence: Evidence) -> list[str]:
+    d = evidence.drivers
+    if d is None or d.empty:
+        return []
+    lines = [
+        "",
+        f"What the targets at risk (probability below {AT_RISK:.0%}) rest on — people at the "
+        "target's year with one assumption at each end of its range, the others as stated:",
+    ]
+    for tid, group in d.groupby("target", sort=False):
+        top = group.head(3)
+        first = top.iloc[0]
+        lines.append(
+            f"  {tid} (needs about {people(first['required_people'])}; "
+            f"{people(first['attained_central_people'])} at the stated values):"
+        )
+        for row in top.to_dict("records"):
+            lines.append(
+                f"    {row['path']}: {row['low_value']:.4g} → "
+                f"{people(row['attained_low_people'])}, {row['high_value']:.4g} → "
+                f"{people(row['attained_high_people'])}"
+            )
+    return lines

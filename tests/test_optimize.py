@@ -16,8 +16,10 @@ from simopt.dynamics import N_LEVELS, compile_dynamics
 from simopt.format import vnd
 from simopt.optimize import Plan, SolverError, Status, optimize
 from simopt.optimize.lp import build_lp
+from simopt.optimize.report import expectation_note, plan_summary, plan_table
 from simopt.optimize.solve import run, value
 from simopt.scenario import Scenario, build_scenario, load_scenario
+from simopt.simulate import simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 LONG_AN = SCENARIOS / "long_an.yaml"
@@ -490,6 +492,110 @@ def test_shadow_prices_have_the_sign_of_their_meaning(long_an: Scenario) -> None
     assert (sp.loc[sp["kind"] == "target_share", "value_vnd"] > 1.0).any()
 
 
+def test_a_count_met_anyway_by_a_later_count_costs_nothing() -> None:
+    # 20 by 2021 and 30 by 2022: the 20 are part of the 30, so one more by 2021 only moves 10
+    # million VND a year earlier. The lateness tie-break values that at 1 "VND"; the cost does
+    # not change, and the price is the cost's.
+    data = tiny_data(targets__t=COUNT_30)
+    data["targets"]["early"] = {**COUNT_30, "min_count": 20, "year": 2021}
+    plan = optimize(build_scenario(data))
+    assert plan.status is Status.OPTIMAL
+    assert plan.total_cost_vnd == pytest.approx(30 * TUITION, rel=REL)
+    assert prices(plan, "target_count") == {
+        2021: pytest.approx(0.0, abs=1e-6),
+        2022: pytest.approx(TUITION, rel=REL),
+    }
+
+
+def test_prices_are_of_the_cost_but_the_schedule_keeps_the_tie_break() -> None:
+    # a 20-seat cap: 10 in 2021 and 20 in 2022 (as late as possible). A 2022 seat more would
+    # only move a trainee from 2021 to 2022: worth 0 VND, not the tie-break's 1
+    plan = optimize(tiny(courses__c__seats_per_year=20))
+    assert by_year(plan) == {2021: pytest.approx(10, rel=REL), 2022: pytest.approx(20, rel=REL)}
+    assert prices(plan, "capacity") == {2022: pytest.approx(0.0, abs=1e-6)}
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_as_written_2025_counts_cost_nothing_at_the_margin(
+    as_written: Scenario, solver: str
+) -> None:
+    # Every person counted in 2025 is needed in 2030 anyway: 100 more by 2025 cost 0 đ.
+    plan = optimize(as_written, solver=solver)
+    sp = plan.shadow_prices
+    counts = sp[sp["kind"] == "target_count"].set_index("name")["value_vnd"]
+    for tid in ("pd_2025", "pe_2025", "commune_2025"):
+        assert counts[tid] == pytest.approx(0.0, abs=1e-6), tid
+    for tid in ("pd_2030", "pe_2030", "commune_2030"):
+        assert counts[tid] == pytest.approx(16_000_000, rel=REL), tid
+    more = optimize(load_scenario(AS_WRITTEN, overrides={"targets.pe_2025.min_count": "5444"}))
+    assert more.total_cost_vnd == pytest.approx(plan.total_cost_vnd, abs=1.0)
+
+
+FD_PEOPLE = 10
+"""Finite-difference step of a minimum count, people."""
+FD_POINTS = 0.1
+"""Finite-difference step of a share, percentage points."""
+
+
+def total_cost(path: Path, overrides: dict[str, str]) -> float:
+    plan = optimize(load_scenario(path, overrides=overrides))
+    assert plan.status is Status.OPTIMAL, (overrides, plan.message)
+    assert plan.total_cost_vnd is not None
+    return plan.total_cost_vnd
+
+
+@pytest.mark.parametrize("path", [LONG_AN, AS_WRITTEN], ids=lambda p: p.name)
+def test_target_prices_are_the_finite_difference_slopes_of_the_cost(path: Path) -> None:
+    """Each binding target's price times a small step is what the step costs; a slack target's
+    price is 0. The cost is convex in a count; where the LP is degenerate the two one-sided
+    slopes differ and any valid dual lies between them."""
+    scenario = load_scenario(path)
+    assert scenario.budget.discount_rate_per_year == 0.0  # prices are then in nominal VND
+    plan = optimize(scenario)
+    assert plan.status is Status.OPTIMAL and plan.total_cost_vnd is not None
+    cost = plan.total_cost_vnd
+    # a few VND of solver noise on hundreds of billions; far below the 8 VND a person x 10 that
+    # the tie-break used to add to the 2025 counts of the as-written plan
+    noise = 1e-10 * cost
+    att = at_target_year(plan.attainment).set_index("target")
+    sp = plan.shadow_prices
+    checked = []
+    for r in _records(sp[sp["kind"].isin(["target_count", "target_share"])]):
+        tid, price = r["name"], r["value_vnd"]
+        t = scenario.targets[tid]
+        attained = float(att.loc[tid, "attained_people"])
+        base = float(att.loc[tid, "base_people"])
+        level: float
+        step: float
+        required: float
+        if r["kind"] == "target_count":
+            assert t.min_count is not None
+            field, level, step, required = "min_count", t.min_count, FD_PEOPLE, t.min_count
+            per_person = 1.0
+            predicted = price * FD_PEOPLE
+        else:
+            assert t.share is not None
+            field, level, step, required = "share", t.share, FD_POINTS / 100, t.share * base
+            per_person = base / 100  # people in a percentage point
+            predicted = price * FD_POINTS
+        if attained - required > 1e-6 * max(1.0, required):
+            assert abs(price) <= 1e-6 * per_person, (tid, r["kind"], price)
+            continue
+        key = f"targets.{tid}.{field}"
+        up = total_cost(path, {key: repr(level + step)}) - cost
+        down = cost - total_cost(path, {key: repr(level - step)})
+        tol = 1e-4 * abs(predicted) + noise
+        assert down - tol <= predicted <= up + tol, (tid, r["kind"], predicted, down, up)
+        if abs(up - down) <= 1e-4 * abs(up) + noise:
+            assert predicted == pytest.approx(up, rel=1e-4, abs=noise), (tid, r["kind"])
+        checked.append(tid)
+    assert checked  # some target binds in both scenarios
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 # --------------------------------------------------------------------------- HiGHS and CBC
 
 
@@ -639,3 +745,118 @@ def test_an_infeasible_whole_class_plan_names_a_ceiling_that_is_enough() -> None
     assert again.status is Status.OPTIMAL, f"{smallest:,.0f} VND is not enough: {again.message}"
     # the true smallest: 20 trainees and one class a year, 260 million
     assert smallest == pytest.approx(260_000_000, rel=REL)
+
+
+# --------------------------------------------------------------------------- expectation at limits
+
+AT_AVAILABILITY: dict[str, Any] = {
+    "courses__c__exam_pass_probability": 0.5,
+    "targets__t": {**COUNT_30, "min_count": 70},
+}
+"""80 enrolled in 2021, then in 2022 all 60 expected still at level 0 (see
+test_enrolments_are_limited_by_the_people_free_at_the_entry_level)."""
+
+
+def test_a_plan_at_no_limit_says_so() -> None:
+    plan = optimize(tiny())
+    summary = plan_summary(plan, tiny())
+    assert summary["binding_limits"] == {"availability": 0, "capacity": 0}
+    assert summary["expectation_note"] == expectation_note(plan)
+    assert "neither everyone available nor every seat" in summary["expectation_note"]
+    assert "`simopt plan`" in summary["expectation_note"]
+
+
+def test_enrolling_everyone_free_is_counted_and_said() -> None:
+    scenario = tiny(**AT_AVAILABILITY)
+    plan = optimize(scenario)
+    summary = plan_summary(plan, scenario)
+    assert summary["binding_limits"] == {"availability": 1, "capacity": 0}
+    sp = plan.shadow_prices
+    assert sp.loc[sp["kind"] == "available", ["name", "year"]].values.tolist() == [["p L0", 2022]]
+    note = summary["expectation_note"]
+    assert "everyone free at a level in 1 pool-year:" in note
+    assert "simulated mean falls a little below" in note
+    assert "seat" not in note
+    # the table says it under the attainment
+    table = plan_table(plan, scenario).splitlines()
+    at = next(i for i, line in enumerate(table) if line.startswith("Expected attainment"))
+    assert " ".join(line.strip() for line in table[at + 2 :]).startswith(note)
+
+
+def test_filling_every_seat_is_counted_and_said() -> None:
+    scenario = tiny(courses__c__seats_per_year=20)
+    summary = plan_summary(optimize(scenario), scenario)
+    assert summary["binding_limits"] == {"availability": 0, "capacity": 1}
+    assert "every seat in 1 course-year:" in summary["expectation_note"]
+    assert "everyone free" not in summary["expectation_note"]
+
+
+def test_the_note_counts_many_limits_in_the_plural(long_an: Scenario, long_an_plan: Plan) -> None:
+    summary = plan_summary(long_an_plan, long_an)
+    counts = summary["binding_limits"]
+    assert counts["availability"] > 1 and counts["capacity"] > 1
+    note = summary["expectation_note"]
+    assert f"everyone free at a level in {counts['availability']} pool-years and " in note
+    assert f"every seat in {counts['capacity']} course-years:" in note
+
+
+def test_binding_limits_are_the_rows_the_solver_leaves_no_slack_in(
+    long_an: Scenario, long_an_plan: Plan
+) -> None:
+    # Independently of solve.py: the solver's own row slacks of the same LP, with someone enrolled.
+    model = build_lp(compile_dynamics(long_an))
+    assert run(model, "highs") is Status.OPTIMAL
+    d = model.dynamics
+    expected = set()
+    for (p, lvl, y), row in model.availability_rows.items():
+        intake = sum(
+            value(v)
+            for (pp, c, yy), v in model.enrol.items()
+            if (pp, yy) == (p, y) and d.entry[c] == lvl
+        )
+        if intake > 1e-3 and abs(row.slack) < 1e-6:
+            expected.add(("available", f"{d.pool_ids[p]} L{lvl}", d.years[y]))
+    for (c, y), row in model.capacity_rows.items():
+        if abs(row.slack) < 1e-6:
+            expected.add(("capacity", d.course_ids[c], d.years[y]))
+    sp = long_an_plan.shadow_prices
+    found = sp[sp["kind"].isin(["available", "capacity"])][["kind", "name", "year"]]
+    assert set(map(tuple, found.values.tolist())) == expected
+    assert expected
+    # a limit's price is a saving, never negative
+    assert (sp.loc[sp["kind"].isin(["available", "capacity"]), "value_vnd"] >= -1e-6).all()
+
+
+def test_whole_class_plans_count_limits_without_pricing_them() -> None:
+    scenario = tiny(**CLASSES, courses__c__seats_per_year=30)
+    plan = optimize(scenario, integer_classes=True)
+    assert plan.status is Status.OPTIMAL
+    summary = plan_summary(plan, scenario)
+    assert summary["binding_limits"] == {"availability": 0, "capacity": 1}
+    assert summary["shadow_prices"] == []  # a MIP has no duals: nothing unpriced is listed
+
+
+def test_an_infeasible_plan_has_no_expectation_note() -> None:
+    scenario = tiny()
+    plan = optimize(scenario, ceiling_vnd=0)
+    assert plan.status is Status.INFEASIBLE
+    summary = plan_summary(plan, scenario)
+    assert "expectation_note" not in summary and "binding_limits" not in summary
+    assert "expectation of the LP" not in plan_table(plan, scenario)
+
+
+def test_the_simulated_mean_falls_below_the_expectation_only_at_a_limit() -> None:
+    # What the note claims: at a limit the simulation enrols min(X, n) of the X people free,
+    # E[min(X, n)] < n; away from limits the simulated mean is the LP's expectation.
+    def gap(scenario: Scenario) -> tuple[float, float]:
+        plan = optimize(scenario)
+        sim = simulate(scenario, plan.schedule, reps=2000, seed=1, engine="fast")
+        att = at_target_year(plan.attainment)
+        row = at_target_year(sim.summary).iloc[0]
+        se = float(row["sd_attained_people"]) / math.sqrt(sim.reps)
+        return float(row["mean_attained_people"]) - float(att["attained_people"].iloc[0]), se
+
+    below, se = gap(tiny(**AT_AVAILABILITY))
+    assert below < -5 * se, (below, se)  # about 1.2 people of 70, se 0.12
+    free, se = gap(tiny(courses__c__exam_pass_probability=0.5))
+    assert abs(free) < 4 * se, (free, se)

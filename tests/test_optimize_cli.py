@@ -231,3 +231,52 @@ def test_an_empty_pool_is_reported_not_crashed_on(
     assert summary["attainment"][0]["met"] is True
     assert summary["attainment"][0]["attained_share"] is None
     assert "optimal" in out
+
+
+def test_optimize_json_prices_the_cost_and_says_where_the_expectation_is_optimistic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optimize", LONG_AN, "--out", str(tmp_path), "--json"]) == 0
+    summary = strict_json(capsys.readouterr().out)
+    counts = summary["binding_limits"]
+    limits = [r for r in summary["shadow_prices"] if r["kind"] in ("available", "capacity")]
+    assert counts["availability"] == sum(r["kind"] == "available" for r in limits) > 0
+    assert counts["capacity"] == sum(r["kind"] == "capacity" for r in limits) > 0
+    note = summary["expectation_note"]
+    assert f"{counts['availability']} pool-years" in note and "`simopt plan`" in note
+
+
+def test_as_written_json_prices_the_2025_counts_at_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one more person by 2025 is one the 2030 count needs anyway: 0 đ, not the tie-break's 8
+    assert main(["optimize", AS_WRITTEN, "--out", str(tmp_path), "--json"]) == 0
+    summary = strict_json(capsys.readouterr().out)
+    counts = {r["name"]: r["value_vnd"] for r in summary["shadow_prices"]}
+    assert counts["pe_2025"] == pytest.approx(0.0, abs=1e-6)
+    assert counts["pe_2030"] == pytest.approx(16_000_000, abs=1e-3)
+    more = ["--set", "targets.pe_2025.min_count=5444"]
+    assert main(["optimize", AS_WRITTEN, *more, "--out", str(tmp_path), "--json"]) == 0
+    raised = strict_json(capsys.readouterr().out)
+    assert raised["total_cost_vnd"] == pytest.approx(summary["total_cost_vnd"], abs=1)
+
+
+def test_the_table_ends_the_attainment_with_the_expectation_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optimize", LONG_AN, "--out", str(tmp_path)]) == 0
+    out = " ".join(line.strip() for line in capsys.readouterr().out.splitlines())
+    assert "The attainment shown is the expectation of the LP model" in out
+    assert "simulated mean falls a little below this expectation" in out
+    assert "`simopt plan`" in out
+
+
+def test_whole_classes_json_has_limits_but_no_unpriced_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["optimize", LONG_AN, "--integer-classes", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
+    summary = strict_json(capsys.readouterr().out)  # strict: no NaN for the unpriced rows
+    assert summary["shadow_prices"] == []
+    assert summary["binding_limits"]["availability"] > 0
+    assert "expectation_note" in summary

@@ -156,3 +156,65 @@ def test_cli_compare_prints_one_column_per_scenario(capsys) -> None:  # type: ig
     table = json.loads(capsys.readouterr().out)
     assert set(table["status"]) == {"long_an", "quang_tri"}
     assert "pe_2025 (2025): probability met" in table
+
+
+# --------------------------------------------------------------------------- both uncertainties
+
+
+def test_the_plan_counts_the_ranges_and_holds_on_a_fresh_seed(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    from simopt.plan import fresh_tolerance
+
+    assert long_an.uncertainties.any
+    assert robust90.uncertainty == "ranges"
+    assert robust90.after is not None and robust90.after.parameters is not None
+    assert robust90.robust is not None
+    # an analyst's own check: other seed, other parameter draws, the simpy engine
+    fresh = simulate(long_an, robust90.robust.schedule, reps=1000, seed=4242, engine="simpy")
+    assert fresh.parameters is not None
+    at = fresh.summary[fresh.summary["year"] == fresh.summary["target_year"]]
+    floor = 0.9 - fresh_tolerance(0.9, 1000, len(at))
+    assert (at["probability_met"] >= floor).all(), at[["target", "probability_met"]]
+
+
+def test_luck_alone_would_have_been_cheaper_and_overconfident(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    luck = robust_plan(long_an, confidence=0.9, reps=REPS, seed=11, uncertainty="none")
+    assert luck.is_met and luck.uncertainty == "none"
+    assert luck.robust is not None and robust90.robust is not None
+    assert luck.robust.total_cost_vnd < robust90.robust.total_cost_vnd
+    # judged with the ranges drawn, the luck-only plan falls well short of 90%
+    judged = simulate(long_an, luck.robust.schedule, reps=1000, seed=99, engine="fast")
+    at = judged.summary[judged.summary["year"] == judged.summary["target_year"]]
+    assert at["probability_met"].min() < 0.8
+
+
+def test_joint_confidence_holds_all_targets_together(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    from simopt.plan import fresh_tolerance
+
+    joint = robust_plan(long_an, confidence=0.9, reps=REPS, seed=11, joint=True)
+    assert joint.is_met and joint.joint
+    assert joint.confirmed is not None and joint.confirmed.joint is not None
+    overall = joint.confirmed.joint.set_index("scope").loc["all"]
+    assert overall["probability_all_met"] >= 0.9 - fresh_tolerance(0.9, joint.confirmed.reps, 1)
+    # per target at 90% is not all together at 90%
+    assert robust90.confirmed is not None and robust90.confirmed.joint is not None
+    per_target_joint = robust90.confirmed.joint.set_index("scope").loc["all"]
+    assert per_target_joint["probability_all_met"] < 0.85
+    assert joint.robust is not None and robust90.robust is not None
+    assert joint.robust.total_cost_vnd > robust90.robust.total_cost_vnd
+
+
+def test_the_last_round_is_checked(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    # a loop that needed k rounds must also succeed when allowed exactly k
+    k = robust90.rounds
+    assert k >= 1
+    again = robust_plan(long_an, confidence=0.9, reps=REPS, seed=11, max_rounds=k)
+    assert again.status == "met", again.message
+    assert again.robust is not None and robust90.robust is not None
+    assert again.robust.total_cost_vnd == pytest.approx(robust90.robust.total_cost_vnd)
+
+
+def test_a_binding_seat_limit_is_named(long_an: Scenario) -> None:
+    tight = load_scenario(LONG_AN, overrides={"courses.level4.seats_per_year": "3600"})
+    r = robust_plan(tight, confidence=0.9, reps=200, seed=1)
+    assert r.status == "not_met"
+    assert "seats bind" in r.message and "level4" in r.message

@@ -17,7 +17,9 @@ import pulp
 from simopt.dynamics import N_LEVELS, Dynamics
 
 # Among plans of equal cost prefer later spending (money kept is money that can still be
-# redirected); small enough never to trade against a real VND.
+# redirected); small enough never to trade against a real VND. It does move the duals, though
+# (delaying 16 million VND by 5 years is worth 8 "VND" to it), so solve.py prices the constraints
+# with ``discounted_cost`` alone.
 LATENESS_TIE_BREAK = 1e-7
 
 MONEY_UNIT_VND = 1e6
@@ -47,11 +49,18 @@ class LpModel:
     target_count_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
     ceiling_rows: dict[int, pulp.LpConstraint] = field(default_factory=dict)
     source_ceiling_rows: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    availability_rows: dict[tuple[int, int, int], pulp.LpConstraint] = field(default_factory=dict)
+    """(pool, level, year index) → enrolments from that level ≤ the people free to enrol."""
+    capacity_rows: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    """(course, year index) → enrolments ≤ seats."""
     shortfall: dict[str, pulp.LpVariable] = field(default_factory=dict)
     classes: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     ceiling_var: pulp.LpVariable | None = None
     weighted_cost: pulp.LpAffineExpression | None = None
     """The cost objective: discounted, with the lateness tie-break."""
+    discounted_cost: pulp.LpAffineExpression | None = None
+    """The discounted cost alone, without the tie-break: the objective whose duals are priced
+    (the tie-break's own marginal value is not a cost anyone pays)."""
     shortfall_objective: pulp.LpAffineExpression | None = None
 
     def attained(self, target_id: str, year_index: int) -> pulp.LpAffineExpression:
@@ -128,6 +137,7 @@ def build_lp(
     }
 
     level: dict[tuple[int, int, int], pulp.LpAffineExpression | pulp.LpVariable] = {}
+    availability_rows: dict[tuple[int, int, int], pulp.LpConstraint] = {}
     pipe: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
     free: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
     cells = [(p, lvl) for p in range(d.n_pools) for lvl in range(N_LEVELS)]
@@ -144,7 +154,8 @@ def build_lp(
                 if intake and not projecting:
                     first_month = min(d.intake_month[c] for c in courses_out)
                     reach = d.survival(p, first_month - 1)
-                    prob += (
+                    availability_rows[p, lvl, y] = _add(
+                        prob,
                         pulp.lpSum(intake) <= reach * (prev_level[p, lvl] - prev_pipe[p, lvl]),
                         f"available_{d.pool_ids[p]}_L{lvl}_{years[y]}",
                     )
@@ -177,6 +188,7 @@ def build_lp(
         prev_pipe = {key: pipe[key[0], key[1], y] for key in prev_pipe}
 
     # capacity: seats a year per course
+    capacity_rows: dict[tuple[int, int], pulp.LpConstraint] = {}
     for c in range(d.n_courses):
         cap = d.capacity[c]
         if cap is None or projecting:
@@ -184,7 +196,9 @@ def build_lp(
         for y in range(n_y):
             row = [enrol[p, c, y] for p in range(d.n_pools) if (p, c, y) in enrol]
             if row:
-                prob += pulp.lpSum(row) <= cap, f"capacity_{d.course_ids[c]}_{years[y]}"
+                capacity_rows[c, y] = _add(
+                    prob, pulp.lpSum(row) <= cap, f"capacity_{d.course_ids[c]}_{years[y]}"
+                )
 
     # integer classes: a class of at most class_size trainees, paid per class
     classes: dict[tuple[int, int], pulp.LpVariable] = {}
@@ -233,6 +247,8 @@ def build_lp(
 
     model = LpModel(d, prob, enrol, level, cost_by_year, cost_by_year_source, total_cost)
     model.classes = classes
+    model.availability_rows = availability_rows
+    model.capacity_rows = capacity_rows
 
     # budget ceilings (public sources only: trainees' contributions are not the province's money)
     ceiling_var = None
@@ -287,6 +303,9 @@ def build_lp(
         for (yr, _), e in cost_by_year_source.items()
     )
     model.weighted_cost = weighted_cost
+    model.discounted_cost = pulp.lpSum(
+        e * ((1.0 + rate) ** -(yr - start)) for (yr, _), e in cost_by_year_source.items()
+    )
     # The other modes are lexicographic: solve.py minimises their objective first, then fixes
     # it and minimises cost, rather than mixing both in one badly scaled objective.
     if mode == "min_shortfall":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import pandas as pd
@@ -55,7 +56,12 @@ def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
         if plan.lp_cost_vnd is not None and plan.total_cost_vnd is not None:
             out["lp_cost_vnd"] = plan.lp_cost_vnd
             out["rounding_premium_vnd"] = plan.total_cost_vnd - plan.lp_cost_vnd
-        out["shadow_prices"] = plan.shadow_prices.to_dict(orient="records")
+        sp = plan.shadow_prices
+        # unpriced rows (whole classes) only mark binding limits, counted below
+        priced = sp[sp["value_vnd"].notna()] if "value_vnd" in sp.columns else sp
+        out["shadow_prices"] = _records(priced)
+        out["binding_limits"] = binding_counts(plan)
+        out["expectation_note"] = expectation_note(plan)
     att = plan.attainment if plan.is_ok else plan.best_attainment
     if att is not None and not att.empty:
         at_year = att[att["year"] == att["target_year"]]
@@ -66,6 +72,57 @@ def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
         out["unmet_targets"] = plan.unmet_targets
         out["smallest_feasible_ceiling_vnd_per_year"] = plan.smallest_ceiling_vnd
     return out
+
+
+_COMMAND = "`simopt plan`"
+
+
+def binding_counts(plan: Plan) -> dict[str, int] | None:
+    """How many availability rows (a level of a pool in a year) and capacity rows (a course in a
+    year) the schedule fills to the limit; None when the plan does not say (no such rows read)."""
+    sp = plan.shadow_prices
+    if "kind" not in sp.columns:
+        return None
+    return {
+        "availability": int((sp["kind"] == "available").sum()),
+        "capacity": int((sp["kind"] == "capacity").sum()),
+    }
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def expectation_note(plan: Plan) -> str:
+    """Why the simulated mean may sit below the attainment shown, and where.
+
+    The LP plans with expected head counts. Where the schedule enrols all E[X] people expected
+    free (or takes every seat), the simulation can only enrol min(X, n) of the X actually free,
+    and E[min(X, n)] < min(E[X], n): at a limit the expectation shown is optimistic.
+    """
+    counts = binding_counts(plan)
+    robust = f"a plan that must hold with a stated probability is {_COMMAND}"
+    if counts is None:
+        return (
+            "The attainment shown is the expectation of the LP model; where the schedule uses "
+            "every available person or every seat, the simulated mean is a little lower; "
+            f"{robust}."
+        )
+    where = []
+    if counts["availability"]:
+        where.append(f"everyone free at a level in {_n(counts['availability'], 'pool-year')}")
+    if counts["capacity"]:
+        where.append(f"every seat in {_n(counts['capacity'], 'course-year')}")
+    if not where:
+        return (
+            "The attainment shown is the expectation of the LP model; the schedule takes neither "
+            f"everyone available nor every seat anywhere; {robust}."
+        )
+    return (
+        f"The attainment shown is the expectation of the LP model; the schedule takes "
+        f"{' and '.join(where)}: there, the simulated mean falls a little below this "
+        f"expectation; {robust}."
+    )
 
 
 def _share(x: Any) -> str:
@@ -117,12 +174,20 @@ def plan_table(plan: Plan, scenario: Scenario) -> str:
                 f"{people(r['base_people'])} = {_share(r['attained_share'])} "
                 f"(needs {' and '.join(need)}) — {mark}"
             )
+        if plan.is_ok:
+            # a no-break space keeps the command whole on one line
+            note = expectation_note(plan).replace(_COMMAND, _COMMAND.replace(" ", "\u00a0"))
+            wrapped = textwrap.wrap(note, width=100, initial_indent="  ", subsequent_indent="  ")
+            lines += [line.replace("\u00a0", " ") for line in wrapped]
     if not plan.is_ok and plan.smallest_ceiling_vnd is not None:
         lines.append(
             f"\nSmallest yearly ceiling meeting every target: {vnd(plan.smallest_ceiling_vnd)}"
         )
     if plan.is_ok and not plan.shadow_prices.empty:
         sp = plan.shadow_prices
+        # availability and seat rows are counted in the note above; listed one by one (one per
+        # pool, level and year) they would bury the targets' prices, so they stay in the JSON
+        sp = sp[~sp["kind"].isin(["available", "capacity"])]
         binding = sp[sp["value_vnd"].abs() > 1.0]
         if not binding.empty:
             lines += ["", "What tightens the plan (shadow prices):"]

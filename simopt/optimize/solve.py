@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -114,14 +115,26 @@ def optimize(
             relaxed = build_lp(d, ceiling_vnd=ceiling_vnd, buffers=buffers)
             if run(relaxed, solver) is Status.OPTIMAL:
                 lp_cost = value(relaxed.total_cost) * MONEY_UNIT_VND
+        # Everything about the plan is read now: pricing below re-solves the same model, which
+        # overwrites the variables' values.
+        total_cost = value(model.total_cost) * MONEY_UNIT_VND
+        schedule = read_schedule(model)
+        costs = read_costs(model)
+        attainment = read_attainment(model)
+        limits = binding_limits(model)
+        if integer_classes:
+            # a MIP has no duals; the binding limits are still listed, unpriced, for the report
+            shadow_prices = read_shadow_prices(model, limits, priced=False)
+        else:
+            shadow_prices = price_constraints(model, solver, limits)
         return Plan(
             status=status,
             message="every target is met in expectation at minimum cost",
-            total_cost_vnd=value(model.total_cost) * MONEY_UNIT_VND,
-            schedule=read_schedule(model),
-            costs=read_costs(model),
-            attainment=read_attainment(model),
-            shadow_prices=read_shadow_prices(model) if not integer_classes else pd.DataFrame(),
+            total_cost_vnd=total_cost,
+            schedule=schedule,
+            costs=costs,
+            attainment=attainment,
+            shadow_prices=shadow_prices,
             lp_cost_vnd=lp_cost,
             **common,
         )
@@ -329,42 +342,137 @@ def read_attainment(model: LpModel) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def read_shadow_prices(model: LpModel) -> pd.DataFrame:
-    """Duals in planners' words (in the objective's VND: discounted if a rate is set)."""
+SHADOW_PRICE_COLUMNS = ["kind", "name", "year", "value_vnd", "meaning"]
+
+_LIMIT_MEANING = {
+    "available": "VND saved overall for one more person of this level free to enrol here",
+    "capacity": "VND saved overall for one more seat in this course this year",
+}
+
+
+@dataclass(frozen=True)
+class BindingLimit:
+    """An availability or capacity row the plan fills to the brim."""
+
+    kind: str
+    """``"available"`` (every free person of a level in a pool-year enrolled) or ``"capacity"``
+    (every seat of a course-year taken)."""
+    name: str
+    year: int
+    row: pulp.LpConstraint
+
+
+def binding_limits(model: LpModel) -> list[BindingLimit]:
+    """The availability and capacity rows the solved schedule meets with equality.
+
+    Only rows through which someone is enrolled count: a level with nobody free and nobody
+    enrolled is binding on paper, but there is no min(X, n) there to bias the expectation.
+    """
+    d = model.dynamics
+    out: list[BindingLimit] = []
+    for (p, lvl, y), row in model.availability_rows.items():
+        intake = math.fsum(
+            value(var)
+            for (pp, c, yy), var in model.enrol.items()
+            if (pp, yy) == (p, y) and d.entry[c] == lvl
+        )
+        if _at_limit(row, intake):
+            out.append(BindingLimit("available", f"{d.pool_ids[p]} L{lvl}", d.years[y], row))
+    for (c, y), row in model.capacity_rows.items():
+        intake = math.fsum(
+            value(var) for (_, cc, yy), var in model.enrol.items() if (cc, yy) == (c, y)
+        )
+        if _at_limit(row, intake):
+            out.append(BindingLimit("capacity", d.course_ids[c], d.years[y], row))
+    return out
+
+
+def _at_limit(row: pulp.LpConstraint, intake: float) -> bool:
+    # Rows are ``intake - limit <= 0`` in people; a vertex meets its binding rows to within the
+    # solver's feasibility tolerance (about 1e-7), far below a fraction of a person.
+    slack = -value(row)
+    return intake > _EPS and slack <= _EPS * max(1.0, intake)
+
+
+def price_constraints(model: LpModel, solver: str, limits: list[BindingLimit]) -> pd.DataFrame:
+    """Shadow prices of the true cost: re-solve with the discounted cost alone and read its duals.
+
+    The plan keeps the tie-broken schedule (the caller has read it already). The tie-break's
+    duals are not costs: in a plan where a 2025 count is met by people the 2030 count needs
+    anyway, one more person by 2025 only moves 16 million VND five years earlier, which the
+    tie-break values at 8 VND while the cost does not change at all. The tie-broken schedule is
+    a pure-cost optimum too (it could give up at most the tie-break's weight, 1e-7 a year of
+    the horizon relative; on the shipped scenarios both solves cost the same to the đồng), so
+    the pure-cost duals are valid prices at the plan: by complementary slackness they pair with
+    any optimal schedule. Where the LP is degenerate they are one valid choice among several,
+    each between the left and right marginal costs.
+    """
+    assert model.discounted_cost is not None
+    model.prob.setObjective(model.discounted_cost)
+    if run(model, solver) is not Status.OPTIMAL:
+        # cannot happen for a model just solved with a nearly equal objective; should it, the
+        # plan stands and only its prices are left out
+        return read_shadow_prices(model, limits, priced=False)
+    return read_shadow_prices(model, limits)
+
+
+def read_shadow_prices(
+    model: LpModel, limits: list[BindingLimit] | None = None, *, priced: bool = True
+) -> pd.DataFrame:
+    """Duals in planners' words (in the objective's VND: discounted if a rate is set).
+
+    ``limits`` adds one row per binding availability or capacity row. Unpriced (a MIP, or a
+    failed re-solve), only those rows are given, with a NaN value: they still say where the
+    expected plan is at a limit.
+    """
     d = model.dynamics
     rows: list[dict[str, Any]] = []
-    for tid, row in model.target_rows.items():
-        t = d.scenario.targets[tid]
-        base = value(model.base(tid, d.years.index(t.year)))
-        pi = float(row.pi or 0.0)
+    if priced:
+        for tid, row in model.target_rows.items():
+            t = d.scenario.targets[tid]
+            base = value(model.base(tid, d.years.index(t.year)))
+            pi = float(row.pi or 0.0)
+            rows.append(
+                {
+                    "kind": "target_share",
+                    "name": tid,
+                    "year": t.year,
+                    "value_vnd": pi * MONEY_UNIT_VND * base / 100.0,
+                    "meaning": "VND more for one more percentage point of this target",
+                }
+            )
+        for tid, row in model.target_count_rows.items():
+            t = d.scenario.targets[tid]
+            rows.append(
+                {
+                    "kind": "target_count",
+                    "name": tid,
+                    "year": t.year,
+                    "value_vnd": float(row.pi or 0.0) * MONEY_UNIT_VND,
+                    "meaning": "VND more for one more person in this target's minimum count",
+                }
+            )
+        for year, row in model.ceiling_rows.items():
+            rows.append(
+                {
+                    "kind": "ceiling",
+                    "name": "public_ceiling",
+                    "year": year,
+                    "value_vnd": -float(row.pi or 0.0),
+                    "meaning": "VND saved overall per extra VND of this year's ceiling",
+                }
+            )
+    for limit in limits or []:
         rows.append(
             {
-                "kind": "target_share",
-                "name": tid,
-                "year": t.year,
-                "value_vnd": pi * MONEY_UNIT_VND * base / 100.0,
-                "meaning": "VND more for one more percentage point of this target",
+                "kind": limit.kind,
+                "name": limit.name,
+                "year": limit.year,
+                # a ``<=`` row of a minimisation has pi <= 0: minus it is the saving
+                "value_vnd": -float(limit.row.pi or 0.0) * MONEY_UNIT_VND
+                if priced
+                else float("nan"),
+                "meaning": _LIMIT_MEANING[limit.kind],
             }
         )
-    for tid, row in model.target_count_rows.items():
-        t = d.scenario.targets[tid]
-        rows.append(
-            {
-                "kind": "target_count",
-                "name": tid,
-                "year": t.year,
-                "value_vnd": float(row.pi or 0.0) * MONEY_UNIT_VND,
-                "meaning": "VND more for one more person in this target's minimum count",
-            }
-        )
-    for year, row in model.ceiling_rows.items():
-        rows.append(
-            {
-                "kind": "ceiling",
-                "name": "public_ceiling",
-                "year": year,
-                "value_vnd": -float(row.pi or 0.0),
-                "meaning": "VND saved overall per extra VND of this year's ceiling",
-            }
-        )
-    return pd.DataFrame(rows, columns=["kind", "name", "year", "value_vnd", "meaning"])
+    return pd.DataFrame(rows, columns=SHADOW_PRICE_COLUMNS)

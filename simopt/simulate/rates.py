@@ -152,9 +152,7 @@ def drawn_rates(d: Dynamics, draws: ParameterDraws) -> RepRates:
                 passing[:, c, a] = pass_first[:, c]
             else:
                 passing[:, c, a] = np.minimum(1.0, pass_first[:, c] * retake)
-    class_sizes = np.array(
-        [s.courses[c].class_size or 0 for c in d.course_ids], dtype=float
-    )
+    class_sizes = np.array([s.courses[c].class_size or 0 for c in d.course_ids], dtype=float)
     per_class = np.divide(
         class_cost, class_sizes, out=np.zeros_like(class_cost), where=class_sizes > 0
     )

@@ -18,7 +18,15 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def simulation_summary(result: SimulationResult, expected: pd.DataFrame | None) -> dict[str, Any]:
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None or frame.empty:
+        return []
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def simulation_summary(
+    result: SimulationResult, expected: pd.DataFrame | None, drivers: pd.DataFrame | None = None
+) -> dict[str, Any]:
     s = result.summary
     rows = []
     exp = None if expected is None else expected.set_index(["target", "year"])
@@ -34,7 +42,11 @@ def simulation_summary(result: SimulationResult, expected: pd.DataFrame | None) 
         "engine": result.engine,
         "replications": result.reps,
         "seed": result.seed,
+        "uncertainty": result.uncertainty,
         "targets": rows,
+        "probability_all_met": _records(result.joint),
+        "variance": _records(result.variance),
+        "drivers": _records(drivers),
         "mean_cost_vnd_by_year": {
             str(int(y)): float(c)
             for y, c in zip(result.cost_years, result.cost_vnd.mean(axis=0), strict=True)
@@ -43,16 +55,35 @@ def simulation_summary(result: SimulationResult, expected: pd.DataFrame | None) 
 
 
 def simulation_table(
-    result: SimulationResult, scenario: Scenario, expected: pd.DataFrame | None
+    result: SimulationResult,
+    scenario: Scenario,
+    expected: pd.DataFrame | None,
+    drivers: pd.DataFrame | None = None,
 ) -> str:
     s = result.summary
     at = s[s["year"] == s["target_year"]]
+    if result.uncertainty == "ranges":
+        basis = (
+            "each replication draws the scenario's uncertain assumptions from their ranges, "
+            "then the events: probabilities count both"
+        )
+    elif scenario.uncertainties.any:
+        basis = (
+            "assumptions at their stated values (--uncertainty none): probabilities count "
+            "only individuals' luck and overstate what is known"
+        )
+    else:
+        basis = "the scenario declares no ranges: probabilities count individuals' luck only"
     lines = [
         f"{scenario.title or scenario.name}",
-        f"{result.reps} replications, seed {result.seed}, {result.engine} engine",
+        f"{result.reps} replications, seed {result.seed}, {result.engine} engine; {basis}",
         "",
-        "At each target's year: mean share [95% interval] and probability the target is met",
+        "At each target's year: mean share [95% of replications], probability the target is "
+        "met [95% Monte Carlo interval]",
     ]
+    variance = None
+    if result.variance is not None and not result.variance.empty:
+        variance = result.variance.set_index("target")
     exp = None if expected is None else expected.set_index(["target", "year"])
     for r in at.to_dict("records"):
         need = []
@@ -63,10 +94,39 @@ def simulation_table(
         line = (
             f"  {r['target']} ({r['year']}, needs {' and '.join(need)}): "
             f"{r['mean_share']:.1%} [{r['share_low95']:.1%}–{r['share_high95']:.1%}], "
-            f"{people(r['mean_attained_people'])} people; P(met) = {r['probability_met']:.0%}"
+            f"{people(r['mean_attained_people'])} people; P(met) = {r['probability_met']:.0%} "
+            f"[{r['probability_met_low95']:.0%}–{r['probability_met_high95']:.0%}]"
         )
+        if variance is not None and r["target"] in variance.index:
+            v = variance.loc[r["target"]]
+            line += (
+                f"; spread ±{people(float(v['sd_attained_people']))} people, "
+                f"{float(v['parameter_share_of_variance']):.0%} of its variance from the "
+                "parameters"
+            )
         if exp is not None:
             e = exp.loc[(r["target"], r["year"])]
             line += f" (optimiser expected {people(float(e['attained_people']))})"
         lines.append(line)
+    if result.joint is not None:
+        lines += ["", "Every target of a milestone held in the same replication:"]
+        for j in result.joint.to_dict("records"):
+            scope = "all targets" if j["scope"] == "all" else f"targets of {j['scope']}"
+            lines.append(
+                f"  {scope} ({j['targets']}): {j['probability_all_met']:.0%} "
+                f"[{j['probability_all_met_low95']:.0%}–{j['probability_all_met_high95']:.0%}]"
+            )
+    if drivers is not None and not drivers.empty:
+        lines += [
+            "",
+            "What the targets at risk rest on (people with one assumption at each end of its "
+            "range, the others as stated):",
+        ]
+        for tid, group in drivers.groupby("target", sort=False):
+            parts = [
+                f"{row['path']} {row['low_value']:.4g}→{people(row['attained_low_people'])}, "
+                f"{row['high_value']:.4g}→{people(row['attained_high_people'])}"
+                for row in group.head(3).to_dict("records")
+            ]
+            lines.append(f"  {tid}: " + "; ".join(parts))
     return "\n".join(lines)

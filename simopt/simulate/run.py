@@ -225,7 +225,9 @@ def simulate(
         raise ValueError(f"parameters for {draws.reps} replications, reps={reps}")
     if draws is None and uncertainty == "ranges" and scenario.uncertainties.any:
         draws = draw_parameters(scenario.uncertainties, reps, seed)
-    parts = _run(d, scenario, enrol, engine, seed, reps, workers, keep_replications, draws, progress)
+    parts = _run(
+        d, scenario, enrol, engine, seed, reps, workers, keep_replications, draws, progress
+    )
     result = _assemble(d, parts, engine, reps, seed, keep_replications)
     twin = None
     if split_variance:
@@ -262,9 +264,7 @@ def _run(
     n_units = reps if engine == "simpy" else math.ceil(reps / BLOCK)
     units = list(range(n_units))
     if workers == 1 or n_units == 1:
-        return [
-            _run_units(d, enrol, engine, seed, units, keep_replications, reps, draws, progress)
-        ]
+        return [_run_units(d, enrol, engine, seed, units, keep_replications, reps, draws, progress)]
     chunks = [units[i::workers] for i in range(workers)]
     chunks = [sorted(c) for c in chunks if c]
     # smaller pieces keep the progress bar moving and the cores busy

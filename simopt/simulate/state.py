@@ -178,9 +178,7 @@ class ProvinceState:
                 # successive conditional draws make the moves out of one pool multinomial
                 rate = self.r.promotion[:, k]
                 left_share = remaining_share.get(src, np.ones(self.reps))
-                prob = np.divide(
-                    rate, left_share, out=np.zeros(self.reps), where=left_share > 0
-                )
+                prob = np.divide(rate, left_share, out=np.zeros(self.reps), where=left_share > 0)
                 prob = np.minimum(1.0, prob)
                 pool_left = snapshot[:, src, :] - moved_out[:, src, :]
                 n = self.rng.binomial(pool_left, prob[:, None])

@@ -59,9 +59,7 @@ class ParameterDraws:
     def table(self) -> pd.DataFrame:
         """One row per replication, one column per scalar (level tables as their share at
         level 0, i.e. the share holding no certified level)."""
-        data: dict[str, FloatArray | npt.NDArray[np.int64]] = {
-            "replication": np.arange(self.reps)
-        }
+        data: dict[str, FloatArray | npt.NDArray[np.int64]] = {"replication": np.arange(self.reps)}
         for j, path in enumerate(self.paths):
             data[path] = self.values[:, j]
         for path, shares in self.mixes.items():
@@ -88,7 +86,8 @@ def quantile(r: Range, u: FloatArray) -> FloatArray:
         sd = r.sd if r.sd is not None else (hi - lo) / 4.0
         a, b = (lo - mode) / sd, (hi - mode) / sd
         x = stats.truncnorm.ppf(u, a, b, loc=mode, scale=sd)
-        return np.clip(np.asarray(x, dtype=float), lo, hi)
+        clipped: FloatArray = np.clip(np.asarray(x, dtype=float), lo, hi)
+        return clipped
     raise ValueError(f"unknown distribution {r.distribution!r}")
 
 
@@ -173,9 +172,7 @@ def mix_share_quantile(shares: dict[int, float], concentration: float, q: float)
     certified = 1.0 - shares.get(0, 0.0)
     if certified <= 0.0 or certified >= 1.0:
         return certified
-    return float(
-        stats.beta.ppf(q, concentration * certified, concentration * (1.0 - certified))
-    )
+    return float(stats.beta.ppf(q, concentration * certified, concentration * (1.0 - certified)))
 
 
 def shifted_mix(shares: dict[int, float], certified: float) -> FloatArray:
