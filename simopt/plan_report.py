@@ -12,6 +12,7 @@ from simopt.format import people, vnd
 from simopt.optimize.report import plan_summary
 from simopt.plan import RobustPlan
 from simopt.scenario import Scenario
+from simopt.uncertain.drivers import driver_label
 
 EXPECTATION_NOTE = (
     "the expected-value plan's attainment is the optimiser's expectation at the stated values; "
@@ -218,7 +219,7 @@ def unreachable_because(r: RobustPlan, evidence: Evidence) -> list[str]:
         worse = min(top["attained_low_people"], top["attained_high_people"])
         end = top["low_value"] if worse == top["attained_low_people"] else top["high_value"]
         lines.append(
-            f"  {name}: its chances rest most on {top['path']} (range {top['low_value']:.4g}–"
+            f"  {name}: its chances rest most on {driver_label(top)} (range {top['low_value']:.4g}–"
             f"{top['high_value']:.4g}); at {end:.4g} this schedule reaches {people(worse)} "
             f"people against about {people(top['required_people'])} needed"
         )
@@ -246,7 +247,7 @@ def _driver_lines(evidence: Evidence) -> list[str]:
         )
         for row in top.to_dict("records"):
             lines.append(
-                f"    {row['path']}: {row['low_value']:.4g} → "
+                f"    {driver_label(row)}: {row['low_value']:.4g} → "
                 f"{people(row['attained_low_people'])}, {row['high_value']:.4g} → "
                 f"{people(row['attained_high_people'])}"
             )

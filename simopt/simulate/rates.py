@@ -160,6 +160,8 @@ def drawn_rates(d: Dynamics, draws: ParameterDraws) -> RepRates:
     pools = s.pools()
     for p in sorted(set(headcount) | set(excluded) | set(shares)):
         pool = pools[d.pool_ids[p]][1]
+        if pool.level_counts is not None:
+            continue  # counts are facts: their pool's head count ranges have zero width
         n = np.rint(headcount.get(p, np.full(reps, float(pool.headcount))))
         n -= np.rint(excluded.get(p, np.full(reps, float(pool.excluded))))
         if p in shares:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from simopt.format import people
+from simopt.format import people, vnd
 from simopt.scenario import Scenario
 from simopt.simulate.run import SimulationResult
+from simopt.uncertain.drivers import driver_label
 
 
 def _clean(x: Any) -> Any:
@@ -47,6 +49,9 @@ def simulation_summary(
         "probability_all_met": _records(result.joint),
         "variance": _records(result.variance),
         "drivers": _records(drivers),
+        "mean_total_cost_vnd": float(result.cost_vnd.sum(axis=1).mean()),
+        "total_cost_vnd_low95": float(np.quantile(result.cost_vnd.sum(axis=1), 0.025)),
+        "total_cost_vnd_high95": float(np.quantile(result.cost_vnd.sum(axis=1), 0.975)),
         "mean_cost_vnd_by_year": {
             str(int(y)): float(c)
             for y, c in zip(result.cost_years, result.cost_vnd.mean(axis=0), strict=True)
@@ -108,6 +113,14 @@ def simulation_table(
             e = exp.loc[(r["target"], r["year"])]
             line += f" (optimiser expected {people(float(e['attained_people']))})"
         lines.append(line)
+    total = result.cost_vnd.sum(axis=1)
+    years = result.cost_years
+    lines += [
+        "",
+        f"Money spent {years[0]}–{years[-1]} (the retakes after the horizon included): mean "
+        f"{vnd(float(total.mean()))} [{vnd(float(np.quantile(total, 0.025)))}–"
+        f"{vnd(float(np.quantile(total, 0.975)))}]",
+    ]
     if result.joint is not None:
         lines += ["", "Every target of a milestone held in the same replication:"]
         for j in result.joint.to_dict("records"):
@@ -124,7 +137,7 @@ def simulation_table(
         ]
         for tid, group in drivers.groupby("target", sort=False):
             parts = [
-                f"{row['path']} {row['low_value']:.4g}→{people(row['attained_low_people'])}, "
+                f"{driver_label(row)} {row['low_value']:.4g}→{people(row['attained_low_people'])}, "
                 f"{row['high_value']:.4g}→{people(row['attained_high_people'])}"
                 for row in group.head(3).to_dict("records")
             ]

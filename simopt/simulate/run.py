@@ -166,23 +166,24 @@ def _run_units(
     total = total_reps
     n_units = total if engine == "simpy" else math.ceil(total / BLOCK)
     children = np.random.SeedSequence(seed).spawn(n_units)
-    reps = sum(len(_unit_reps(engine, u, total)) for u in units)
-    rec = Recorder(d, reps, keep_replications=keep)
-    row = 0
+    recs = []
     for u in units:
         rng = np.random.default_rng(children[u])
         span = _unit_reps(engine, u, total)
         rates: RepRates | None = None
         if draws is not None:
             rates = drawn_rates(d, draws.rows(slice(span.start, span.stop)))
+        # one recorder a unit: the sums over replications are then added in unit order, the
+        # same bytes whichever worker ran which unit
+        rec = Recorder(d, len(span), keep_replications=keep)
         if engine == "simpy":
-            run_simpy(d, enrol, rng, rec, row, rates)
+            run_simpy(d, enrol, rng, rec, 0, rates)
         else:
-            run_fast(d, enrol, rng, rec, slice(row, row + len(span)), rates)
-        row += len(span)
+            run_fast(d, enrol, rng, rec, slice(0, len(span)), rates)
+        recs.append((u, rec))
         if progress is not None:
             progress(len(span))
-    return {"units": units, "rec": rec}
+    return {"units": units, "recs": recs}
 
 
 def simulate(
@@ -298,14 +299,9 @@ def _assemble(
     sum_counters = {k: np.zeros((n_y, d.n_pools)) for k in YEAR_COUNTERS}
     sum_cost = np.zeros((n_y, d.n_pools))
     rep_frames = []
-    for part in parts:
-        rec: Recorder = part["rec"]
-        index = np.concatenate(
-            [
-                np.arange(r.start, r.stop)
-                for r in (_unit_reps(engine, u, reps) for u in part["units"])
-            ]
-        )
+    for unit, rec in sorted((pair for part in parts for pair in part["recs"]), key=lambda x: x[0]):
+        span = _unit_reps(engine, unit, reps)
+        index = np.arange(span.start, span.stop)
         attained[index] = rec.attained
         base[index] = rec.base
         cost[index] = rec.cost_vnd

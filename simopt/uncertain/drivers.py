@@ -8,6 +8,9 @@ swing of a target's attained people between the two ends ranks the uncertainties
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -97,6 +100,7 @@ def oat_drivers(
         "attained_central_people",
         "required_people",
         "swing_people",
+        "quantity",
     ]
     if len(labels) == 1:
         return pd.DataFrame(columns=columns)
@@ -138,6 +142,9 @@ def oat_drivers(
                     "attained_central_people": float(attained[0]),
                     "required_people": float(t.required(base[0])),
                     "swing_people": abs(hi_a - lo_a),
+                    "quantity": (
+                        "certified share" if path in scenario.uncertainties.level_mixes else "value"
+                    ),
                 }
             )
     frame = pd.DataFrame(rows, columns=columns)
@@ -149,3 +156,10 @@ def oat_drivers(
 def top_drivers(drivers: pd.DataFrame, n: int = 3) -> dict[str, pd.DataFrame]:
     """The ``n`` largest swings of each target."""
     return {str(t): g.head(n) for t, g in drivers.groupby("target", sort=False)}
+
+
+def driver_label(row: Mapping[Any, Any] | pd.Series[Any]) -> str:
+    """A driver's path, saying when its values are a level table's certified share."""
+    if row["quantity"] == "certified share":
+        return f"{row['path']} (share certified)"
+    return str(row["path"])
