@@ -5,17 +5,23 @@ path is dotted field names, list indexes and table keys (``…level_shares.0``).
 note on the way is looked through, and a number that is set records its source as
 ``override (--set)``. The edited data then goes through the same validation as a file, so an
 unknown field or a bad value gets the loader's own message.
+
+Uncertainty: ``PATH=VALUE`` replaces the whole note, range included — a what-if fixes that number.
+``PATH.value=VALUE`` moves the value and keeps the note's range (the value must stay inside it).
+``PATH.range=[a, b]``, ``PATH.distribution=pert``, ``PATH.sd=…`` and, on a level table,
+``PATH.concentration=…`` change just that key of the note (a bare number or table becomes a note).
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from simopt.errors import ScenarioError
-from simopt.yamlio import is_note, parse_yaml_text
+from simopt.yamlio import NOTE_KEYS, UNCERTAINTY_KEYS, is_note, parse_yaml_text
 
 OVERRIDE_SOURCE = "override (--set)"
 
@@ -61,10 +67,21 @@ def apply_overrides(
 
 def _set(root: dict[str, Any], parts: list[str], value: Any, where: str, raw: str) -> None:
     node: Any = root
+    parent: Any = None
+    parent_key: Any = None
+    in_uncertainty = False  # inside a note's range (``….range.1=0.8``): plain numbers, no notes
     for i, part in enumerate(parts):
         done = parts[: i + 1]
         last = i == len(parts) - 1
-        if is_note(node) and part not in ("value", "source", "note"):
+        if last and part in UNCERTAINTY_KEYS and parent is not None and _wrappable(node):
+            # ``hires_per_year.range=[30, 60]`` on a bare number: give it a note to hold the range
+            node = parent[parent_key] = {"value": node}
+        if is_note(node) and part not in NOTE_KEYS:
+            if not isinstance(node["value"], dict | list):
+                # nothing to look through to: ``….rnage=…`` is a misspelt key of the note
+                raise ScenarioError(
+                    _note_key_rule(part), file=where, path=".".join(done), value=raw
+                )
             node = node["value"]  # look through a {value, source} note
         if isinstance(node, list):
             key: Any = _index(node, part, done, where, raw)
@@ -78,12 +95,39 @@ def _set(root: dict[str, Any], parts: list[str], value: Any, where: str, raw: st
                 value=raw,
             )
         if last:
-            _assign(node, key, value)
+            if in_uncertainty:
+                node[key] = value
+            else:
+                _assign(node, key, value)
             return
+        in_uncertainty = in_uncertainty or (is_note(node) and key in UNCERTAINTY_KEYS)
         if isinstance(node, dict) and key not in node:
             _check_new_entry(parts[:i], key, where, raw, node)
             node[key] = {}
+        parent, parent_key = node, key
         node = node[key]
+
+
+def _note_key_rule(key: str) -> str:
+    known = sorted(NOTE_KEYS)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key in a {{value, source}} note; did you mean '{close[0]}'?"
+    return f"unknown key in a {{value, source}} note (known keys: {', '.join(known)})"
+
+
+def _wrappable(node: Any) -> bool:
+    """A bare number, or a bare table of numbers (a level table), but not a model's fields."""
+    if isinstance(node, bool):
+        return False
+    if isinstance(node, int | float):
+        return True
+    return (
+        isinstance(node, dict)
+        and bool(node)
+        and not is_note(node)
+        and all(isinstance(k, int) and not isinstance(k, bool) for k in node)
+    )
 
 
 def _assign(container: Any, key: Any, value: Any) -> None:
@@ -91,6 +135,9 @@ def _assign(container: Any, key: Any, value: Any) -> None:
         # ``…headcount.value=900``: keep the note, the override is now its source
         container["value"] = value
         container["source"] = OVERRIDE_SOURCE
+    elif key in UNCERTAINTY_KEYS and is_note(container):
+        # ``….range=[0.4, 0.8]``: the value and its source stay; only the uncertainty changes
+        container[key] = value
     elif isinstance(value, bool | str) or value is None:
         container[key] = value
     else:  # numbers, lists and tables: the override is their source

@@ -3,7 +3,9 @@
 Input goes through one pipeline before any model object exists: read YAML (syntax errors with line
 and column) → strip ``{value, source}`` notes into a provenance map → build the pydantic models
 (types, ranges, unknown keys) → check the rules that span fields (pools that exist, targets inside
-the horizon, distributions that sum to one). Every failure is one :class:`ScenarioError`.
+the horizon, distributions that sum to one) → check the uncertainty the notes declare (ranges,
+level-table concentrations, correlations; :mod:`simopt.uncertain.parse`). Every failure is one
+:class:`ScenarioError`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from pydantic import (
 )
 
 from simopt.errors import ScenarioError, yaml_kind
-from simopt.yamlio import Provenance, line_of, parse_yaml_text, strip_sources
+from simopt.uncertain.spec import Uncertainties
+from simopt.yamlio import DeclaredUncertainty, Provenance, line_of, parse_yaml_text, strip_sources
 
 MAX_LEVEL = 6
 """Vietnam's 6-level framework (Circular 01/2014/TT-BGDĐT); level 0 = nothing certified."""
@@ -148,6 +151,9 @@ Vnd = Annotated[float, BeforeValidator(_bounded(0, MAX_VND, whole=False, unit="V
 Rate = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a rate"))]
 Probability = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a probability"))]
 Share = Annotated[float, BeforeValidator(_bounded(0, 1, whole=False, what="a share"))]
+RankCorrelation = Annotated[
+    float, BeforeValidator(_bounded(-1, 1, whole=False, what="a rank correlation"))
+]
 NonNegative = Annotated[float, BeforeValidator(_bounded(0, MAX_QUANTITY, whole=False))]
 Text = Annotated[str, BeforeValidator(_text)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]
@@ -329,6 +335,17 @@ class StatedBudget(Model):
     earmarks: dict[Identifier, StatedEarmark] = Field(default_factory=dict)
 
 
+class CorrelationEntry(Model):
+    """Uncertain numbers that move together: every pair of the numbers with a range that the
+    patterns match (``*`` = any one id, e.g. ``courses.*.exam_pass_probability``) has this
+    Spearman rank correlation in every replication."""
+
+    label: Text
+    parameters: tuple[Text, ...]
+    rank_correlation: RankCorrelation
+    source: Text = ""
+
+
 class Scenario(Model):
     name: Identifier
     title: Text = ""
@@ -344,12 +361,20 @@ class Scenario(Model):
     budget: Budget = Field(default_factory=Budget)
     targets: dict[Identifier, Target]
     stated_budget: StatedBudget | None = None
+    correlations: tuple[CorrelationEntry, ...] = ()
 
     _provenance: Provenance = PrivateAttr(default_factory=Provenance)
+    _uncertainties: Uncertainties = PrivateAttr(default_factory=Uncertainties)
 
     @property
     def provenance(self) -> Provenance:
         return self._provenance
+
+    @property
+    def uncertainties(self) -> Uncertainties:
+        """Ranges, level-table concentrations and correlations the file declares (none when the
+        scenario is certain: then every replication uses the stated values)."""
+        return self._uncertainties
 
     def pools(self) -> dict[str, tuple[str, Pool]]:
         """Every pool by id, with the id of its group."""
@@ -420,7 +445,8 @@ def parse_scenario(
         from simopt.overrides import apply_overrides
 
         data = apply_overrides(data, overrides, file=file)
-        overridden = [path.strip() for path in overrides]
+        # ``X.value=…`` edits the note at X: an error about X's range concerns the override too
+        overridden = [path.strip().removesuffix(".value") for path in overrides]
     try:
         return build_scenario(data, file=file)
     except ScenarioError as err:
@@ -447,8 +473,9 @@ def build_scenario(data: dict[str, Any], *, file: str = "<scenario>") -> Scenari
             f"a scenario must be a YAML mapping of fields, not {yaml_kind(data)}", file=file
         )
     provenance = Provenance()
+    declared: dict[str, DeclaredUncertainty] = {}
     try:
-        plain = strip_sources(data, provenance, file=file)
+        plain = strip_sources(data, provenance, file=file, declared=declared)
         scenario = Scenario.model_validate(plain)
     except ValidationError as exc:
         raise _first_error(exc, file) from None
@@ -458,6 +485,10 @@ def build_scenario(data: dict[str, Any], *, file: str = "<scenario>") -> Scenari
         ) from None
     scenario._provenance = provenance
     check_rules(scenario, file=file)
+    # Imported here: the parser reads the schema of this module to reuse each field's own rules.
+    from simopt.uncertain.parse import parse_uncertainties
+
+    scenario._uncertainties = parse_uncertainties(scenario, declared, file=file)
     return scenario
 
 

@@ -1,4 +1,5 @@
-"""A readable summary of a scenario: groups, pools, eligible base, targets as people needed."""
+"""A readable summary of a scenario: groups, pools, eligible base, targets as people needed, and
+the uncertain assumptions the simulator draws."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import math
 
 from simopt.format import people, vnd
 from simopt.scenario import Scenario
+from simopt.uncertain.spec import Range, is_drawn_mix, is_drawn_scalar
+from simopt.yamlio import ASSUMPTION
+
+SOURCE_CHARS = 60
 
 
 def people_needed(scenario: Scenario, target_id: str) -> int:
@@ -88,4 +93,75 @@ def summary(scenario: Scenario) -> str:
         f"Numbers: {len(s.provenance.sources)} in all, {n_assumed} marked assumption "
         f"({len(s.provenance.unsourced)} written without a source).",
     ]
+    lines += ["", *uncertainty_lines(s)]
     return "\n".join(lines)
+
+
+def unranged_assumptions(scenario: Scenario) -> list[str]:
+    """Paths of assumptions of a kind the simulator draws that carry no range or concentration
+    (they are used as stated in every replication)."""
+    u = scenario.uncertainties
+    out: dict[str, None] = {}
+    for path, source in scenario.provenance.sources.items():
+        if not source.startswith(ASSUMPTION):
+            continue
+        table = path.rpartition(".")[0]
+        if is_drawn_scalar(path):
+            key = path
+        elif is_drawn_mix(table):  # a level table's source is recorded per level
+            key = table
+        else:
+            continue
+        if key not in u.ranges and key not in u.level_mixes:
+            out[key] = None
+    return list(out)
+
+
+def uncertainty_lines(scenario: Scenario) -> list[str]:
+    """The uncertain assumptions, level mixes and correlations, and how many assumptions have
+    no range."""
+    u = scenario.uncertainties
+    lines: list[str] = []
+    if u.any:
+        lines.append("Uncertain assumptions (drawn in every replication):")
+        lines += [f"  {_range_line(r)}" for r in u.ranges.values()]
+    else:
+        lines.append("Uncertain assumptions: none (every replication uses the stated values).")
+    if u.level_mixes:
+        lines.append("Level mixes (Dirichlet around the stated shares):")
+        for m in u.level_mixes.values():
+            level = 0 if 0 in m.shares else min(m.shares)
+            lines.append(
+                f"  {m.path}: concentration {m.concentration:g} (level-{level} share "
+                f"{m.shares[level]:.2f}, sd ≈ {m.share_sd(level):.3f}) — {_short(m.source)}"
+            )
+    if u.correlations:
+        lines.append("Correlations (Spearman rank, in every replication):")
+        for c in u.correlations:
+            lines.append(f"  {c.label}: {c.rank_correlation:g} — {_short(c.source)}")
+            lines.append(f"    between {', '.join(c.paths)}")
+    none = unranged_assumptions(scenario)
+    lines.append(
+        f"{len(u.ranges)} numbers carry a range, {len(u.level_mixes)} level tables a "
+        f"concentration; {len(none)} assumptions of a kind the simulator draws have none"
+        + (f" ({', '.join(none)})." if none else ".")
+    )
+    return lines
+
+
+def _range_line(r: Range) -> str:
+    spread = f"[{_number(r.low)}–{_number(r.high)}] {r.distribution}"
+    if r.distribution == "normal":
+        spread += f" sd {_number(r.normal_sd)}"
+    return f"{r.path}: {_number(r.value)} {spread} — {_short(r.source)}"
+
+
+def _number(x: float) -> str:
+    if float(x).is_integer() and abs(x) >= 10_000:
+        return people(x)
+    return f"{x:g}"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SOURCE_CHARS else text[: SOURCE_CHARS - 1].rstrip() + "…"

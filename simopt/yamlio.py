@@ -1,6 +1,11 @@
 """Reading scenario YAML: syntax errors with line and column, line numbers for field paths,
 and the ``{value: …, source: …}`` notes that let any number carry its provenance.
 
+A note may also say how uncertain its value is — ``range: [low, high]``, ``distribution``,
+``sd`` (normal only) or, on a level table, ``concentration``. :func:`strip_sources` only collects
+those keys as written (:class:`DeclaredUncertainty`); :mod:`simopt.uncertain.parse` checks them
+against the validated scenario, where the field's own rules are known.
+
 Whatever the text, :func:`parse_yaml_text` returns plain data or raises one
 :class:`~simopt.errors.ScenarioError`: bad syntax, bad tags (``!!int abc``), impossible dates
 (``2021-13-45``), keys given twice, aliases that contain themselves or expand without end, and
@@ -245,7 +250,7 @@ def line_of(node: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
         nxt: yaml.Node | None = None
         if isinstance(current, yaml.MappingNode):
             nxt, key_line = _lookup(current, key)
-            if nxt is None and str(key) not in _NOTE_KEYS:
+            if nxt is None and str(key) not in NOTE_KEYS:
                 nxt, key_line = _lookup_in_note(current, key)
             if key_line is not None:
                 best = key_line
@@ -293,11 +298,23 @@ class Provenance:
         return self.sources.get(path, ASSUMPTION)
 
 
-_NOTE_KEYS = {"value", "source", "note"}
+UNCERTAINTY_KEYS: tuple[str, ...] = ("range", "distribution", "sd", "concentration")
+"""Keys of a note that describe how its value varies from one simulated replication to the next."""
+
+NOTE_KEYS = frozenset({"value", "source", "note", *UNCERTAINTY_KEYS})
+
+
+@dataclass(frozen=True)
+class DeclaredUncertainty:
+    """The uncertainty keys of one note, as written, before any of them is checked."""
+
+    keys: dict[str, Any]
+    """``range``, ``distribution``, ``sd`` and ``concentration`` as given, in the note's order."""
+    source: str
 
 
 def _is_note(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and "value" in obj and set(obj) <= _NOTE_KEYS
+    return isinstance(obj, Mapping) and "value" in obj and set(obj) <= NOTE_KEYS
 
 
 def is_note(obj: Any) -> bool:
@@ -307,21 +324,31 @@ def is_note(obj: Any) -> bool:
 
 def _looks_like_broken_note(obj: Mapping[Any, Any]) -> tuple[str, str] | None:
     """(bad key, hint) when a mapping is evidently a note with a misspelt or missing key."""
-    keys = [k for k in obj if k not in _NOTE_KEYS]
+    keys = [k for k in obj if k not in NOTE_KEYS]
     if "value" in obj and keys and all(isinstance(k, str) for k in keys):
         for k in keys:
-            close = difflib.get_close_matches(k, ["source", "note"], n=1, cutoff=0.6)
+            known = ["source", "note", *UNCERTAINTY_KEYS]
+            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
             if close:
                 return k, f"unknown key in a {{value, source}} note; did you mean '{close[0]}'?"
-    if "source" in obj and "value" not in obj and set(obj) <= _NOTE_KEYS:
+    if "source" in obj and "value" not in obj and set(obj) <= NOTE_KEYS:
         return "value", "a {value, source} note needs a value"
     return None
 
 
 def strip_sources(
-    obj: Any, provenance: Provenance, path: tuple[Any, ...] = (), *, file: str = "<scenario>"
+    obj: Any,
+    provenance: Provenance,
+    path: tuple[Any, ...] = (),
+    *,
+    file: str = "<scenario>",
+    declared: dict[str, DeclaredUncertainty] | None = None,
 ) -> Any:
-    """Replace every ``{value: x, source: s}`` with ``x``; record ``s`` (or "assumption")."""
+    """Replace every ``{value: x, source: s}`` with ``x``; record ``s`` (or "assumption").
+
+    The uncertainty keys of each note that has any go into ``declared`` by dotted path, in the
+    order the notes appear (when ``declared`` is None they are dropped unchecked).
+    """
     dotted = ".".join(str(p) for p in path)
     if _is_note(obj):
         source = obj.get("source", ASSUMPTION)
@@ -334,11 +361,14 @@ def strip_sources(
                 value=source,
             )
         value = obj["value"]
+        extra = {k: v for k, v in obj.items() if k in UNCERTAINTY_KEYS}
+        if extra and declared is not None:
+            declared[dotted] = DeclaredUncertainty(keys=extra, source=source)
         if isinstance(value, Mapping | list):
             # A source note on a whole table (e.g. a level distribution) covers every entry that
             # has no note of its own.
             inner_provenance = Provenance()
-            inner = strip_sources(value, inner_provenance, path, file=file)
+            inner = strip_sources(value, inner_provenance, path, file=file, declared=declared)
             bare = set(inner_provenance.unsourced)
             for p, s in inner_provenance.sources.items():
                 provenance.sources[p] = source if p in bare else s
@@ -356,9 +386,15 @@ def strip_sources(
                 value=obj.get(bad),
                 show_value=bad != "value",
             )
-        return {k: strip_sources(v, provenance, (*path, k), file=file) for k, v in obj.items()}
+        return {
+            k: strip_sources(v, provenance, (*path, k), file=file, declared=declared)
+            for k, v in obj.items()
+        }
     if isinstance(obj, list):
-        return [strip_sources(v, provenance, (*path, i), file=file) for i, v in enumerate(obj)]
+        return [
+            strip_sources(v, provenance, (*path, i), file=file, declared=declared)
+            for i, v in enumerate(obj)
+        ]
     if (
         isinstance(obj, int | float)
         and not isinstance(obj, bool)

@@ -41,6 +41,15 @@ NAMES = [
     "value",
     "source",
     "note",
+    "range",
+    "distribution",
+    "sd",
+    "concentration",
+    "triangular",
+    "correlations",
+    "parameters",
+    "rank_correlation",
+    "courses.*.exam_pass_probability",
     "name",
     "headcount",
     "excluded",
@@ -85,6 +94,15 @@ plausible_numbers = st.one_of(
     st.sampled_from([0, 1, 0.0, 1.0, 0.999999, 1.000001, 1e-9, 1e9, 1e18, 1e19, math.nan]),
 )
 sources = st.sampled_from(["assumption", "LA plan", "survey 2024"])
+# What a note may say about its uncertainty, sometimes sensible, often not.
+uncertainty_keys = {
+    "range": st.one_of(st.lists(plausible_numbers, min_size=2, max_size=2), scalars),
+    "distribution": st.one_of(
+        st.sampled_from(["uniform", "triangular", "pert", "normal"]), scalars
+    ),
+    "sd": st.one_of(plausible_numbers, scalars),
+    "concentration": st.one_of(plausible_numbers, scalars),
+}
 keys = st.one_of(
     st.sampled_from(NAMES), st.text(max_size=8), st.integers(-3, 8), st.none(), st.booleans()
 )
@@ -93,10 +111,24 @@ values = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=4),
         st.dictionaries(keys, children, max_size=4),
-        st.fixed_dictionaries({"value": children, "source": sources | scalars}),
+        st.fixed_dictionaries(
+            {"value": children, "source": sources | scalars}, optional=uncertainty_keys
+        ),
     ),
     max_leaves=8,
 )
+
+
+def _ranged(data: st.DataObject) -> Any:
+    """Long An with one more range (or concentration) somewhere, valid or not."""
+    root = long_an_data()
+    notes = [p for p in _paths(root) if p and is_note(_get(root, p))]
+    path = data.draw(st.sampled_from(notes))
+    note = _get(root, path)
+    for key, strategy in uncertainty_keys.items():
+        if data.draw(st.booleans()):
+            note[key] = data.draw(strategy)
+    return root
 
 
 def _paths(node: Any, here: Path_ = ()) -> list[Path_]:
@@ -183,6 +215,16 @@ def _use(s: Scenario) -> None:
     for year in s.horizon.years:
         ceiling = s.budget.ceiling_for(year)
         assert ceiling is None or math.isfinite(ceiling)
+    u = s.uncertainties
+    for r in u.ranges.values():
+        assert math.isfinite(r.low) and math.isfinite(r.high)
+        assert r.low <= r.value <= r.high
+        assert r.sd is None or (math.isfinite(r.sd) and r.sd > 0)
+    for m in u.level_mixes.values():
+        assert 0 < m.concentration <= 1e6
+        assert math.isclose(sum(m.shares.values()), 1, abs_tol=1e-6)
+    for c in u.correlations:
+        assert len(c.paths) >= 2 and all(p in u.ranges for p in c.paths)
 
 
 def _mutated(data: st.DataObject) -> Any:
@@ -198,6 +240,13 @@ def _mutated(data: st.DataObject) -> Any:
 @given(st.data())
 def test_mutated_data_gives_scenario_or_scenario_error(data: st.DataObject) -> None:
     root = _mutated(data)
+    _check(lambda: build_scenario(root, file="fuzz.yaml"))
+
+
+@_fuzz()
+@given(st.data())
+def test_random_uncertainty_gives_scenario_or_scenario_error(data: st.DataObject) -> None:
+    root = _ranged(data)
     _check(lambda: build_scenario(root, file="fuzz.yaml"))
 
 
