@@ -161,6 +161,20 @@ def _fresh_ok(result: SimulationResult, d: Dynamics, confidence: float, joint: b
     return all(float(np.mean(g >= -1e-9)) >= confidence - tolerance for g in gaps.values())
 
 
+def expected_slack(plan: Plan, scenario: Scenario) -> dict[str, float]:
+    """Per target at its year: the plan's expected people above what the target requires."""
+    at = plan.attainment
+    if at is None or at.empty:
+        return {}
+    rows = at[at["year"] == at["target_year"]]
+    out = {}
+    for r in rows.to_dict("records"):
+        tid = str(r["target"])
+        need = float(scenario.targets[tid].required(float(r["base_people"])))
+        out[tid] = max(float(r["attained_people"]) - need, 0.0)
+    return out
+
+
 def joint_level(gaps: dict[str, FloatArray], aim: float) -> float:
     """The per-target quantile whose margins would make all targets hold together with ``aim``
     in this sample: each target's gap shifted up by its margin at that quantile, the share of
@@ -370,9 +384,12 @@ def robust_plan(
             # the per-target quantile at which, in this sample, all hold together often enough
             aim = joint_level(gaps, aim)
         short = {t: g for t, g in gaps.items() if probs[t] < aim}
+        slack = expected_slack(plan, scenario)
         for tid, g in short.items():
             missing = -float(np.quantile(g, 1.0 - aim))
-            buffers[tid] += max(missing, MIN_STEP_PEOPLE)
+            # a margin below the plan's own expected surplus binds nothing: start from the
+            # surplus, or a target held by drift alone would never move
+            buffers[tid] = max(buffers[tid], slack.get(tid, 0.0)) + max(missing, MIN_STEP_PEOPLE)
         candidate = solve(buffers)
         if not candidate.is_ok:
             names = ", ".join(sorted(t for t in short if probs[t] < confidence) or sorted(short))
