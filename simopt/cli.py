@@ -373,6 +373,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from simopt.iofiles import write_json_atomic
     from simopt.plan import robust_plan
     from simopt.plan_report import robust_summary, robust_table
+    from simopt.price import LEVELS
 
     scenario = _load(args)
     result = robust_plan(
@@ -392,7 +393,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         result,
         seed=args.seed,
         reps=args.reps,
-        price_levels=None if args.no_price else _PRICE_LEVELS,
+        price_levels=None if args.no_price else LEVELS,
         ceiling_vnd=args.ceiling_vnd,
         uncertainty=args.uncertainty,
         workers=args.workers,
@@ -425,9 +426,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(robust_table(result, scenario, evidence))
         print(f"\nWritten to {out}/")
     return EXIT_OK if result.is_met else EXIT_FINDINGS
-
-
-_PRICE_LEVELS = (0.5, 0.75, 0.9, 0.95)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -609,7 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_confidence,
         default=0.9,
         metavar="P",
-        help="with --simulate: probability each target must hold with (default 0.9)",
+        help="with --simulate: probability each target (all together with --joint) must hold "
+        "with (default 0.9)",
     )
     p.add_argument(
         "--reps",
@@ -627,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Monte Carlo simulation of an enrolment schedule: probability each target is met",
         description="Simulate cohorts through courses and exams, with pass and fail, drop-out, "
         "attrition, hires and promotions, many times over. Reports per target and year the mean "
-        "attainment, its 95%% interval and the probability the target is met.",
+        "attainment, its 95% interval and the probability the target is met.",
     )
     _add_scenario_args(p)
     source = p.add_mutually_exclusive_group(required=True)
@@ -680,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_confidence,
         default=0.9,
         metavar="P",
-        help="probability each target must hold with (default 0.9)",
+        help="probability each target (all together with --joint) must hold with (default 0.9)",
     )
     p.add_argument(
         "--reps",
@@ -702,7 +701,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="fast",
         help="simulation engine for the rounds (default fast)",
     )
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="W")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="W",
+        help="worker processes for the simulations (default 1); results do not depend on it",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
     p.add_argument("--json", action="store_true", help="print plan.json instead of tables")
     _add_uncertainty_args(p)

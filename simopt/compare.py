@@ -32,10 +32,14 @@ def comparison_table(results: dict[str, RobustPlan]) -> pd.DataFrame:
                 name,
                 row.get("robust_expected_share", row["expected_share"]),
             )
+            # judged on the fresh sample where there is one, as the all-together row below
             put(
                 f"{key}: probability met",
                 name,
-                row.get("probability_met", row["probability_met_before"]),
+                row.get(
+                    "probability_met_fresh_seed",
+                    row.get("probability_met", row["probability_met_before"]),
+                ),
             )
         judged = r.confirmed or r.after
         if judged is not None and judged.joint is not None:

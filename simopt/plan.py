@@ -31,14 +31,19 @@ MIN_STEP_PEOPLE = 1.0
 """Smallest margin increase a round makes, so that each round changes the schedule."""
 
 AIM_SE = 1.5
-HOLD_SE = 0.5
-"""The tuning sample must show the confidence plus this many standard errors."""
 """Margins aim this many Monte Carlo standard errors above the asked confidence: a plan tuned
 to sit exactly on the threshold of one sample is below it on the next about half the time."""
 
+HOLD_SE = 0.5
+"""The tuning sample must show the confidence plus this many standard errors."""
+
 FAMILY_ERROR = 0.05
-"""The fresh-sample check holds every target to a simultaneous 95% interval (Bonferroni): with
-many targets, some would fall outside their own 95% interval by chance alone."""
+"""The fresh-sample check asks each estimate to be consistent with the confidence at a one-sided
+family-wise 5% level (Bonferroni over the targets): with many targets, some would fall below
+their own one-sided bound by chance alone."""
+
+FRESH_STREAM = 0xF2E5
+"""Entropy word of the fresh samples' seeds: each look at a plan gets a sample of its own."""
 
 
 class PlanError(ValueError):
@@ -142,10 +147,18 @@ def target_gaps(d: Dynamics, result: SimulationResult) -> dict[str, FloatArray]:
     return gaps
 
 
+def fresh_seed(seed: int, look: int) -> int:
+    """The seed of the ``look``-th fresh sample of a run with ``seed``: its parameter draws and
+    events share nothing with the tuning sample nor with an earlier look (a seed + 1 would, since
+    row i of the draws does not depend on how many rows follow it)."""
+    state = np.random.SeedSequence([seed, FRESH_STREAM, look]).generate_state(1, np.uint32)
+    return int(state[0])
+
+
 def fresh_tolerance(confidence: float, reps: int, tests: int) -> float:
     """How far below ``confidence`` an estimate from ``reps`` replications may fall and still be
     consistent with it, for ``tests`` estimates checked at once (simultaneous 95% intervals)."""
-    z = float(stats.norm.isf(FAMILY_ERROR / (2 * max(tests, 1))))
+    z = float(stats.norm.isf(FAMILY_ERROR / max(tests, 1)))
     return z * math.sqrt(confidence * (1.0 - confidence) / reps)
 
 
@@ -232,10 +245,12 @@ def robust_plan(
     on its own, or all together with ``joint``) over both the drawn parameters and luck.
 
     The margins are learnt on one sample (the same parameter draws and event streams in every
-    round) and aimed one Monte Carlo standard error above the confidence, so that the plan does
-    not sit on the threshold by luck. The plan is "met" only when a fresh sample (other seed)
-    also meets the confidence within its Monte Carlo error; otherwise the replications are
-    doubled (up to ``max_reps``, default 4 × ``reps``) and the loop goes on.
+    round) and aimed ``AIM_SE`` Monte Carlo standard errors above the confidence, so that the
+    plan does not sit on the threshold by luck. The plan is "met" only when a fresh sample (a
+    seed of its own, :func:`fresh_seed`) is consistent with the confidence within its Monte Carlo
+    error (one-sided, all targets at once); otherwise the replications are doubled (up to
+    ``max_reps``, default 4 × ``reps``), the margins re-aimed and the next look takes another
+    fresh sample.
     """
     if not 0.0 < confidence < 1.0:
         raise PlanError(f"confidence(={confidence}) must lie strictly between 0 and 1")
@@ -318,6 +333,7 @@ def robust_plan(
             )
         plan, result = candidate, sim(candidate)
     round_ = 0
+    looks = 0
     while True:
         gaps = target_gaps(d, result)
         probs = {t: float(np.mean(g >= -1e-9)) for t, g in gaps.items()}
@@ -337,13 +353,14 @@ def robust_plan(
                 scenario,
                 plan.schedule,
                 reps=n,
-                seed=seed + 1,
+                seed=fresh_seed(seed, looks),
                 engine=engine,
                 workers=workers,
                 dynamics=d,
                 uncertainty=uncertainty,
                 split_variance=True,
             )
+            looks += 1
             if _fresh_ok(fresh, d, confidence, joint):
                 what = "all targets together hold" if joint else "every target holds"
                 return stop(
@@ -497,7 +514,8 @@ def robust_ceiling(
             return RobustCeiling(
                 ceiling,
                 held,
-                f"every target holds with probability ≥ {confidence:.0%} under this ceiling",
+                ("all targets together hold" if joint else "every target holds")
+                + f" with probability ≥ {confidence:.0%} under this ceiling",
             )
         buffers = dict(held.buffers)
     return RobustCeiling(None, None, f"no stable ceiling found in {max_rounds} rounds")

@@ -12,7 +12,7 @@ from simopt.format import people, vnd
 from simopt.optimize.report import plan_summary
 from simopt.plan import RobustPlan
 from simopt.scenario import Scenario
-from simopt.uncertain.drivers import driver_label
+from simopt.uncertain.drivers import driver_label, driver_text, worse_end
 
 EXPECTATION_NOTE = (
     "the expected-value plan's attainment is the optimiser's expectation at the stated values; "
@@ -70,6 +70,7 @@ def robust_summary(
         "rounds": r.rounds,
         "replications": r.after.reps if r.after is not None else 0,
         "seed": r.before.seed if r.before is not None else None,
+        "fresh_seed": r.confirmed.seed if r.confirmed is not None else None,
         "expected_value_plan": plan_summary(r.expected, scenario),
         "expected_value_note": EXPECTATION_NOTE,
     }
@@ -116,11 +117,15 @@ def robust_table(r: RobustPlan, scenario: Scenario, evidence: Evidence | None = 
             f"+{vnd(r.extra_cost_vnd or 0)})"
         )
     reps = r.after.reps if r.after is not None else r.before.reps
+    check = (
+        f"; a fresh sample (seed {r.confirmed.seed}) with its 95% interval is the check"
+        if r.confirmed is not None
+        else ""
+    )
     lines += [
         "",
         f"Per target ({reps} replications, seed {r.before.seed}): expected share and probability "
-        "met, expected-value plan → robust plan; the fresh sample (seed + 1) with its 95% "
-        "interval is the check",
+        f"met, expected-value plan → robust plan{check}",
     ]
     variance = None
     if evidence is not None and evidence.variance is not None and not evidence.variance.empty:
@@ -187,7 +192,7 @@ def _price_lines(price: pd.DataFrame | None) -> list[str]:
         kind = "all together" if row["kind"] == "joint" else "each target "
         head = f"  {row['confidence']:.0%} {kind}: "
         if row["status"] != "met" or pd.isna(row.get("cost_vnd")):
-            lines.append(head + f"{row['status']}")
+            lines.append(head + f"{row['status']} — {row['message']}")
             continue
         lines.append(
             head + f"{vnd(row['cost_vnd'])} (+{vnd(row['extra_cost_vnd'])} over the expected-value "
@@ -216,12 +221,11 @@ def unreachable_because(r: RobustPlan, evidence: Evidence) -> list[str]:
             continue
         top = group.iloc[0]
         name = str(tid)
-        worse = min(top["attained_low_people"], top["attained_high_people"])
-        end = top["low_value"] if worse == top["attained_low_people"] else top["high_value"]
+        end, worse, need = worse_end(top)
         lines.append(
-            f"  {name}: its chances rest most on {driver_label(top)} (range {top['low_value']:.4g}–"
-            f"{top['high_value']:.4g}); at {end:.4g} this schedule reaches {people(worse)} "
-            f"people against about {people(top['required_people'])} needed"
+            f"  {name}: its chances rest most on {driver_label(top)} (5–95%: "
+            f"{top['low_value']:.4g}–{top['high_value']:.4g}); at {end:.4g} this schedule "
+            f"reaches {people(worse)} people against {people(need)} needed"
         )
     if lines:
         lines.insert(0, "")
@@ -235,8 +239,9 @@ def _driver_lines(evidence: Evidence) -> list[str]:
         return []
     lines = [
         "",
-        f"What the targets at risk (probability below {AT_RISK:.0%}) rest on — people at the "
-        "target's year with one assumption at each end of its range, the others as stated:",
+        f"What the targets at risk (probability below {AT_RISK:.0%}) rest on — people attained "
+        "of people required at the target's year, with one assumption at its 5% and 95% "
+        "quantiles and the others as stated (largest swing of the gap first):",
     ]
     for tid, group in d.groupby("target", sort=False):
         top = group.head(3)
@@ -246,9 +251,5 @@ def _driver_lines(evidence: Evidence) -> list[str]:
             f"{people(first['attained_central_people'])} at the stated values):"
         )
         for row in top.to_dict("records"):
-            lines.append(
-                f"    {driver_label(row)}: {row['low_value']:.4g} → "
-                f"{people(row['attained_low_people'])}, {row['high_value']:.4g} → "
-                f"{people(row['attained_high_people'])}"
-            )
+            lines.append(f"    {driver_text(row)}")
     return lines

@@ -29,11 +29,17 @@ COLUMNS = [
     "probability_all_met_low95",
     "probability_all_met_high95",
     "replications",
+    "message",
 ]
 
 
 def _row(r: RobustPlan, kind: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"confidence": r.confidence, "kind": kind, "status": r.status}
+    row: dict[str, Any] = {
+        "confidence": r.confidence,
+        "kind": kind,
+        "status": r.status,
+        "message": r.message,
+    }
     row["replications"] = r.after.reps if r.after is not None else None
     if r.is_met and r.robust is not None:
         row["cost_vnd"] = r.robust.total_cost_vnd

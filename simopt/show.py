@@ -99,11 +99,12 @@ def summary(scenario: Scenario) -> str:
 
 def unranged_assumptions(scenario: Scenario) -> list[str]:
     """Paths of assumptions of a kind the simulator draws that carry no range or concentration
-    (they are used as stated in every replication)."""
+    (they are used as stated in every replication) and whose source does not say why (the words
+    "not drawn" and a reason)."""
     u = scenario.uncertainties
     out: dict[str, None] = {}
     for path, source in scenario.provenance.sources.items():
-        if not source.startswith(ASSUMPTION):
+        if not source.startswith(ASSUMPTION) or "not drawn" in source:
             continue
         table = path.rpartition(".")[0]
         if is_drawn_scalar(path):
@@ -141,10 +142,17 @@ def uncertainty_lines(scenario: Scenario) -> list[str]:
             lines.append(f"  {c.label}: {c.rank_correlation:g} — {_short(c.source)}")
             lines.append(f"    between {', '.join(c.paths)}")
     none = unranged_assumptions(scenario)
+    explained = sum(
+        1
+        for path, source in scenario.provenance.sources.items()
+        if is_drawn_scalar(path) and source.startswith(ASSUMPTION) and "not drawn" in source
+    )
     lines.append(
         f"{len(u.ranges)} numbers carry a range, {len(u.level_mixes)} level tables a "
         f"concentration; {len(none)} assumptions of a kind the simulator draws have none"
-        + (f" ({', '.join(none)})." if none else ".")
+        + (f" ({', '.join(none)})" if none else "")
+        + (f" ({explained} say why they are not drawn)" if explained else "")
+        + "."
     )
     return lines
 

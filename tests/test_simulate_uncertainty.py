@@ -376,22 +376,15 @@ def test_correlated_pass_rates_make_targets_hold_together_more_often() -> None:
 # --------------------------------------------------------------------------- variance split
 
 
-def test_without_ranges_no_variance_is_put_on_the_parameters() -> None:
-    n = 2000
+def test_without_ranges_there_is_no_variance_to_split() -> None:
+    # with nothing drawn every replication's spread is luck: no split is reported (a twin-run
+    # estimate would only print noise, a few percent "from the parameters")
     s = toy(share=0.3)
     result = simulate(
-        s, TOY_SCHEDULE, reps=n, seed=5, engine="fast", uncertainty="none", split_variance=True
+        s, TOY_SCHEDULE, reps=500, seed=5, engine="fast", uncertainty="none", split_variance=True
     )
-    v = result.variance
-    assert v is not None and list(v["target"]) == ["t"]
-    row = v.iloc[0]
-    # the estimate is about the correlation of two runs with independent luck: sd ≈ 1/sqrt(n)
-    assert row["parameter_share_of_variance"] < 4.5 / math.sqrt(n)
-    # all of the spread is binomial luck: sd ≈ sqrt(N p (1 − p)) = 155 at p = 0.6
-    assert row["sd_from_luck_people"] == pytest.approx(math.sqrt(ENROL * 0.24), rel=0.1)
-    assert row["sd_attained_people"] ** 2 == pytest.approx(
-        row["sd_from_parameters_people"] ** 2 + row["sd_from_luck_people"] ** 2
-    )
+    assert result.parameters is None
+    assert result.variance is None
 
 
 def test_a_wide_pass_rate_on_a_large_pool_puts_the_variance_on_the_parameters() -> None:
@@ -647,8 +640,11 @@ def test_oat_drivers_ranks_the_only_wide_uncertainty_first() -> None:
     assert set(drivers["path"]) == set(s.uncertainties.ranges)
     top = drivers.iloc[0]
     assert top["path"] == "courses.c.exam_pass_probability"
-    assert (top["low_value"], top["high_value"]) == (LOW, HIGH)
-    # the swing is N · completion · (b − a), up to attrition and luck
-    assert top["swing_people"] == pytest.approx(n * 0.98 * (HIGH - LOW), rel=0.05)
+    # the ends are the distribution's 5% and 95% quantiles (uniform here)
+    low, high = LOW + 0.05 * (HIGH - LOW), LOW + 0.95 * (HIGH - LOW)
+    assert (top["low_value"], top["high_value"]) == pytest.approx((low, high))
+    # the swing is N · completion · (b − a), up to attrition and luck; the base moves by luck only
+    assert top["swing_people"] == pytest.approx(n * 0.98 * (high - low), rel=0.05)
+    assert top["required_low_people"] == pytest.approx(top["required_high_people"], rel=0.01)
     assert top["attained_high_people"] > top["attained_low_people"]
     assert drivers.iloc[1]["swing_people"] < 0.2 * top["swing_people"]

@@ -293,3 +293,25 @@ def test_the_copula_uses_the_exact_map_from_rank_to_normal_correlation() -> None
     d = draw_parameters(correlated(0.5), n, SEED)
     rho = stats.spearmanr(d.column(PASS), d.column(COMPLETION)).statistic
     assert abs(math.atanh(rho) - math.atanh(0.5)) < 4 * math.sqrt(1.06 / (n - 3))
+
+
+def test_the_parameter_table_holds_every_level_of_a_level_table() -> None:
+    from simopt.scenario import load_scenario
+    from simopt.uncertain.draws import draw_parameters
+
+    s = load_scenario("scenarios/long_an.yaml")
+    table = draw_parameters(s.uncertainties, 50, 3).table()
+    path = "groups.public_employees.pools.pe_staff.level_shares"
+    levels = [c for c in table.columns if c.startswith(path + ".")]
+    assert levels == [f"{path}.{lvl}" for lvl in (0, 3, 4, 5)]
+    np.testing.assert_allclose(table[levels].sum(axis=1), 1.0)
+    assert table["replication"].tolist() == list(range(50))
+
+
+def test_each_fresh_look_has_a_sample_of_its_own() -> None:
+    from simopt.plan import fresh_seed
+
+    seeds = {fresh_seed(0, k) for k in range(5)} | {fresh_seed(1, k) for k in range(5)}
+    assert len(seeds) == 10
+    assert fresh_seed(0, 0) == fresh_seed(0, 0)
+    assert not seeds & {0, 1, 2}

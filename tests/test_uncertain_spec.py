@@ -943,8 +943,8 @@ def test_show_lists_the_uncertainty(long_an_path: Path) -> None:
     )
     assert f"    between {L3_PASS}, {L4_PASS}" in lines
     assert lines[-1] == (
-        "25 numbers carry a range, 14 level tables a concentration; "
-        "0 assumptions of a kind the simulator draws have none."
+        "23 numbers carry a range, 14 level tables a concentration; "
+        "0 assumptions of a kind the simulator draws have none (2 say why they are not drawn)."
     )
 
 
@@ -964,8 +964,9 @@ def test_show_names_assumptions_without_a_range(
         f"{PE_STAFF}.hire_level_shares",
     ]
     assert summary(s).splitlines()[-1] == (
-        "24 numbers carry a range, 13 level tables a concentration; 2 assumptions of a kind the "
-        f"simulator draws have none ({PE_STAFF}.hires_per_year, {PE_STAFF}.hire_level_shares)."
+        "22 numbers carry a range, 13 level tables a concentration; 2 assumptions of a kind the "
+        f"simulator draws have none ({PE_STAFF}.hires_per_year, {PE_STAFF}.hire_level_shares) "
+        "(2 say why they are not drawn)."
     )
 
 
@@ -990,7 +991,7 @@ def test_uncertainty_table(long_an: Data, write_yaml: Callable[[Any], Path]) -> 
     s = load_mutated(long_an, write_yaml, note(L4_PASS, distribution="normal", sd=0.05))
     table = uncertainty_table(s.uncertainties)
     assert tuple(table.columns) == TABLE_COLUMNS
-    assert len(table) == 25 + 14
+    assert len(table) == 23 + 14
     row = table.set_index("path").loc[L4_PASS]
     assert (row["value"], row["low"], row["high"], row["distribution"], row["sd"]) == (
         0.6,

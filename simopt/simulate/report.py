@@ -11,7 +11,7 @@ import pandas as pd
 from simopt.format import people, vnd
 from simopt.scenario import Scenario
 from simopt.simulate.run import SimulationResult
-from simopt.uncertain.drivers import driver_label
+from simopt.uncertain.drivers import driver_text
 
 
 def _clean(x: Any) -> Any:
@@ -132,14 +132,10 @@ def simulation_table(
     if drivers is not None and not drivers.empty:
         lines += [
             "",
-            "What the targets at risk rest on (people with one assumption at each end of its "
-            "range, the others as stated):",
+            "What the targets at risk rest on (people attained of people required, with one "
+            "assumption at its 5% and 95% quantiles, the others as stated):",
         ]
         for tid, group in drivers.groupby("target", sort=False):
-            parts = [
-                f"{driver_label(row)} {row['low_value']:.4g}→{people(row['attained_low_people'])}, "
-                f"{row['high_value']:.4g}→{people(row['attained_high_people'])}"
-                for row in group.head(3).to_dict("records")
-            ]
+            parts = [driver_text(row) for row in group.head(3).to_dict("records")]
             lines.append(f"  {tid}: " + "; ".join(parts))
     return "\n".join(lines)

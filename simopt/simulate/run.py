@@ -231,7 +231,8 @@ def simulate(
     )
     result = _assemble(d, parts, engine, reps, seed, keep_replications)
     twin = None
-    if split_variance:
+    if split_variance and draws is not None:
+        # with nothing drawn every replication's spread is luck: there is nothing to split
         twin_parts = _run(
             d, scenario, enrol, engine, [seed, TWIN_STREAM], reps, workers, False, draws, None
         )

@@ -57,13 +57,14 @@ class ParameterDraws:
         return self.values[:, self.paths.index(path)]
 
     def table(self) -> pd.DataFrame:
-        """One row per replication, one column per scalar (level tables as their share at
-        level 0, i.e. the share holding no certified level)."""
+        """One row per replication, one column per scalar and one per level of each level table
+        that holds anyone (``<path>.<level>``): everything a replication drew."""
         data: dict[str, FloatArray | npt.NDArray[np.int64]] = {"replication": np.arange(self.reps)}
         for j, path in enumerate(self.paths):
             data[path] = self.values[:, j]
         for path, shares in self.mixes.items():
-            data[f"{path}.0"] = shares[:, 0]
+            for lvl in np.flatnonzero(shares.any(axis=0)):
+                data[f"{path}.{lvl}"] = shares[:, lvl]
         return pd.DataFrame(data)
 
 

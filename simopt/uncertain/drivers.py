@@ -1,9 +1,11 @@
 """What a target's chances rest on: each uncertainty moved alone to the ends of its range.
 
-A quick one-at-a-time check, not a global sensitivity analysis: every range is set to its low
-and its high end with all other parameters at their stated values (a level table is moved to the
-5% and 95% quantiles of its certified share), and the schedule is simulated at each setting. The
-swing of a target's attained people between the two ends ranks the uncertainties that drive it.
+A quick one-at-a-time check, not a global sensitivity analysis: every uncertainty is set to the
+5% and the 95% quantile of its distribution (a level table: of its certified share), all others
+at their stated values, and the schedule is simulated at each setting. Equal quantiles make a
+triangular range and a Dirichlet table comparable. The swing of a target's gap — attained people
+less the people it requires *at that setting* (a drawn head count moves a share target's base) —
+between the two settings ranks the uncertainties that drive it.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from simopt.uncertain.draws import (
     ParameterDraws,
     central_parameters,
     mix_share_quantile,
+    quantile,
     shifted_mix,
 )
 
 FloatArray = npt.NDArray[np.float64]
 
-MIX_QUANTILES = (0.05, 0.95)
+END_QUANTILES = (0.05, 0.95)
 REPS_PER_SETTING = 20
 """Replications at each setting: the luck of individuals averages out to a few people, far
 below the swings that matter."""
@@ -54,12 +57,13 @@ def oat_design(scenario: Scenario) -> tuple[ParameterDraws, list[tuple[str, str,
     for j, (path, r) in enumerate(u.ranges.items()):
         if r.width <= 0:
             continue
-        for end, v in (("low", r.low), ("high", r.high)):
+        ends = quantile(r, np.array(END_QUANTILES))
+        for end, v in zip(("low", "high"), ends, strict=True):
             row = centre.values[0].copy()
             row[j] = v
             add(path, end, float(v), row)
     for path, mix in u.level_mixes.items():
-        for end, q in zip(("low", "high"), MIX_QUANTILES, strict=True):
+        for end, q in zip(("low", "high"), END_QUANTILES, strict=True):
             certified = mix_share_quantile(mix.shares, mix.concentration, q)
             add(path, end, certified, centre.values[0].copy(), table=path)
     design = ParameterDraws(
@@ -79,12 +83,14 @@ def oat_drivers(
     reps_per_setting: int = REPS_PER_SETTING,
     dynamics: Dynamics | None = None,
 ) -> pd.DataFrame:
-    """Per target and uncertainty: attained people at the target's year with the uncertainty at
-    each end of its range, the others at their stated values; sorted by swing, largest first.
+    """Per target and uncertainty: attained and required people at the target's year with the
+    uncertainty at its 5% and 95% quantiles, the others at their stated values; sorted by the
+    swing of the gap (attained − required), largest first.
 
     Columns: target, path, low_value, high_value, attained_low_people, attained_high_people,
-    attained_central_people, required_people, swing_people. A level table's values are its
-    certified share (1 − the share at level 0).
+    required_low_people, required_high_people, attained_central_people, required_people (at the
+    stated values), swing_people, quantity ("value", or "certified share" for a level table:
+    1 − the share at level 0).
     """
     from simopt.simulate import simulate
 
@@ -97,6 +103,8 @@ def oat_drivers(
         "high_value",
         "attained_low_people",
         "attained_high_people",
+        "required_low_people",
+        "required_high_people",
         "attained_central_people",
         "required_people",
         "swing_people",
@@ -124,13 +132,14 @@ def oat_drivers(
         y = d.years.index(t.year)
         attained = result.attained[:, i, y].reshape(len(labels), m).mean(axis=1)
         base = result.base[:, i, y].reshape(len(labels), m).mean(axis=1)
-        ends: dict[str, dict[str, tuple[float, float]]] = {}
+        required = t.required(base)
+        ends: dict[str, dict[str, tuple[float, float, float]]] = {}
         for k, (path, end, shown) in enumerate(labels):
             if path:
-                ends.setdefault(path, {})[end] = (shown, float(attained[k]))
+                ends.setdefault(path, {})[end] = (shown, float(attained[k]), float(required[k]))
         for path, e in ends.items():
-            lo_v, lo_a = e["low"]
-            hi_v, hi_a = e["high"]
+            lo_v, lo_a, lo_r = e["low"]
+            hi_v, hi_a, hi_r = e["high"]
             rows.append(
                 {
                     "target": tid,
@@ -139,9 +148,11 @@ def oat_drivers(
                     "high_value": hi_v,
                     "attained_low_people": lo_a,
                     "attained_high_people": hi_a,
+                    "required_low_people": lo_r,
+                    "required_high_people": hi_r,
                     "attained_central_people": float(attained[0]),
-                    "required_people": float(t.required(base[0])),
-                    "swing_people": abs(hi_a - lo_a),
+                    "required_people": float(required[0]),
+                    "swing_people": abs((hi_a - hi_r) - (lo_a - lo_r)),
                     "quantity": (
                         "certified share" if path in scenario.uncertainties.level_mixes else "value"
                     ),
@@ -153,13 +164,33 @@ def oat_drivers(
     )
 
 
-def top_drivers(drivers: pd.DataFrame, n: int = 3) -> dict[str, pd.DataFrame]:
-    """The ``n`` largest swings of each target."""
-    return {str(t): g.head(n) for t, g in drivers.groupby("target", sort=False)}
-
-
 def driver_label(row: Mapping[Any, Any] | pd.Series[Any]) -> str:
     """A driver's path, saying when its values are a level table's certified share."""
     if row["quantity"] == "certified share":
         return f"{row['path']} (share certified)"
     return str(row["path"])
+
+
+def driver_text(row: Mapping[Any, Any] | pd.Series[Any]) -> str:
+    """ "path: low → attained of required, high → attained of required" in people."""
+    from simopt.format import people
+
+    def end(side: str) -> str:
+        return (
+            f"{row[side + '_value']:.4g} → {people(row[f'attained_{side}_people'])} of "
+            f"{people(row[f'required_{side}_people'])}"
+        )
+
+    return f"{driver_label(row)}: {end('low')}, {end('high')}"
+
+
+def worse_end(row: Mapping[Any, Any] | pd.Series[Any]) -> tuple[float, float, float]:
+    """(value, attained, required) at the end of the driver where the target's gap is smaller."""
+    low_gap = row["attained_low_people"] - row["required_low_people"]
+    high_gap = row["attained_high_people"] - row["required_high_people"]
+    side = "low" if low_gap <= high_gap else "high"
+    return (
+        float(row[f"{side}_value"]),
+        float(row[f"attained_{side}_people"]),
+        float(row[f"required_{side}_people"]),
+    )
