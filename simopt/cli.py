@@ -180,6 +180,8 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
             assert sim.joint is not None
             overall = sim.joint[sim.joint["scope"] == "all"].iloc[0]
             row["probability_all_met"] = float(overall["probability_all_met"])
+            within = sim.ceiling_table(float(ceiling))
+            row["probability_within_ceiling"] = float(within["probability_within"].iloc[-1])
         rows.append(row)
     robust = None
     if args.simulate:
@@ -232,7 +234,9 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
             cost = vnd(r["min_cost_vnd"])
             print(
                 f"  {vnd(r['ceiling_vnd'])}: every target met in expectation, minimum cost {cost};"
-                f" lowest probability of a target being met {r['min_probability_met']:.0%}"
+                f" lowest probability of a target being met {r['min_probability_met']:.0%}, "
+                f"all together {r['probability_all_met']:.0%}; spending within the ceiling "
+                f"every year {r['probability_within_ceiling']:.0%}"
             )
         elif r["feasible"]:
             cost = vnd(r["min_cost_vnd"])
@@ -417,6 +421,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "price_of_confidence.csv": evidence.price,
             "drivers.csv": None if evidence.drivers.empty else evidence.drivers,
             "variance.csv": evidence.variance,
+            "within_ceiling.csv": evidence.ceiling,
         },
     )
     write_json_atomic(out / "plan.json", summary)

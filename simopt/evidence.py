@@ -28,6 +28,9 @@ class Evidence:
     price: pd.DataFrame | None
     """The price of confidence (:func:`simopt.price.price_of_confidence`)."""
     at_risk: tuple[str, ...]
+    ceiling: pd.DataFrame | None = None
+    """Per year under a ceiling: public spending drawn with the ranges, and the probability it
+    stays within the ceiling (None without a ceiling)."""
 
 
 def targets_at_risk(r: RobustPlan) -> tuple[str, ...]:
@@ -74,4 +77,13 @@ def gather_evidence(
             progress=progress,
         )
     variance = r.confirmed.variance if r.confirmed is not None else None
-    return Evidence(drivers, variance, price, at_risk)
+    ceiling = None
+    judged = r.confirmed or r.after
+    b = scenario.budget
+    if judged is not None and (
+        ceiling_vnd is not None or b.ceiling_vnd_per_year is not None or b.ceiling_vnd_by_year
+    ):
+        ceiling = judged.ceiling_table(
+            lambda year: ceiling_vnd if ceiling_vnd is not None else b.ceiling_for(year)
+        )
+    return Evidence(drivers, variance, price, at_risk, ceiling)

@@ -86,6 +86,7 @@ def robust_summary(
         out["price_of_confidence"] = _records(evidence.price)
         out["drivers"] = _records(evidence.drivers)
         out["at_risk"] = list(evidence.at_risk)
+        out["within_ceiling"] = _records(evidence.ceiling)
         out["unreachable_because"] = [line.strip() for line in unreachable_because(r, evidence)[2:]]
     return out
 
@@ -166,6 +167,7 @@ def robust_table(r: RobustPlan, scenario: Scenario, evidence: Evidence | None = 
         lines += ["", f"Every target held together ({sample}): " + "; ".join(parts)]
     lines += ["", f"Note: {EXPECTATION_NOTE}."]
     if evidence is not None:
+        lines += _ceiling_lines(evidence.ceiling)
         lines += unreachable_because(r, evidence)
         lines += _price_lines(evidence.price)
         lines += _driver_lines(evidence)
@@ -179,6 +181,38 @@ def robust_table(r: RobustPlan, scenario: Scenario, evidence: Evidence | None = 
             cells = ", ".join(f"{c} {people(float(table.loc[year, c]))}" for c in table.columns)
             lines.append(f"  {year}: {cells}")
     return "\n".join(lines)
+
+
+def _ceiling_lines(table: pd.DataFrame | None) -> list[str]:
+    """Public spending against the ceiling: the optimiser keeps the plan's expected spending
+    within it, but drawn tuition and fees, and drawn pass rates (retakes), move it."""
+    if table is None or table.empty:
+        return []
+    lines = ["", "Public spending against the ceiling (simulated, with the ranges drawn):"]
+    safe = [
+        r["year"]
+        for r in table.to_dict("records")
+        if r["year"] != "all" and r["probability_within"] >= 1.0
+    ]
+    for row in table.to_dict("records"):
+        if row["year"] in safe:
+            continue
+        within = _probability(
+            row["probability_within"],
+            row["probability_within_low95"],
+            row["probability_within_high95"],
+        )
+        if row["year"] == "all":
+            if safe:
+                lines.append(f"  {', '.join(safe)}: within the ceiling in every replication")
+            lines.append(f"  every year within its ceiling: {within}")
+            continue
+        lines.append(
+            f"  {row['year']}: mean {vnd(row['mean_public_cost_vnd'])}, 95th percentile "
+            f"{vnd(row['public_cost_p95_vnd'])} against {vnd(row['ceiling_vnd'])}; "
+            f"within it {within}"
+        )
+    return lines
 
 
 def _price_lines(price: pd.DataFrame | None) -> list[str]:

@@ -392,3 +392,24 @@ def test_enrolling_a_pool_in_a_course_closed_to_its_group_loses_nobody(engine: s
 def test_simulate_rejects_bad_arguments(kwargs: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         simulate(tiny(), schedule(), **kwargs)
+
+
+def test_public_spending_is_the_public_part_and_is_judged_against_a_ceiling() -> None:
+    s = load_scenario("scenarios/long_an.yaml")
+    plan = optimize(s)
+    result = simulate(s, plan.schedule, reps=300, seed=6, engine="fast")
+    assert result.public_cost_vnd is not None
+    public, total = result.public_cost_vnd, result.cost_vnd
+    # every Long An group pays 85% from public sources, 15% from trainees
+    np.testing.assert_allclose(public, 0.85 * total, rtol=1e-9)
+    busiest = int(np.argmax(public.mean(axis=0)))
+    year = result.cost_years[busiest]
+    mean = float(public[:, busiest].mean())
+    loose = result.ceiling_table(float(public.max()) * 1.01)
+    assert (loose["probability_within"] == 1.0).all()
+    tight = result.ceiling_table(lambda y: mean if y == year else None)
+    assert list(tight["year"]) == [str(year), "all"]
+    # a ceiling at the mean of a spread-out year holds about half the time
+    assert 0.2 < tight["probability_within"].iloc[0] < 0.8
+    assert tight["probability_within"].iloc[-1] == tight["probability_within"].iloc[0]
+    assert tight["probability_within_low95"].iloc[0] < tight["probability_within"].iloc[0]

@@ -29,6 +29,10 @@ class Recorder:
         self.base = np.zeros((reps, len(self.target_ids), n_y))
         self.cost_years = d.cost_years
         self.cost_vnd = np.zeros((reps, len(self.cost_years)))
+        self.public_cost_vnd = np.zeros((reps, len(self.cost_years)))
+        # share of each pool's costs paid by public sources (what a budget ceiling caps)
+        public = np.array(d.source_public, dtype=bool)
+        self.public_share = d.funding[:, public].sum(axis=1)
         self.enrolled = np.zeros((reps, n_y))
         self.keep = keep_replications
         # sums over replications, per year and pool, for the mean yearly table
@@ -44,7 +48,11 @@ class Recorder:
 
     def record_cost(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         """A year after the horizon: only the money its exam sittings still cost."""
+        self._record_money(year_index, state, rows)
+
+    def _record_money(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         self.cost_vnd[rows, year_index] = state.cost_vnd.sum(axis=1)
+        self.public_cost_vnd[rows, year_index] = state.cost_vnd @ self.public_share
 
     def record(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         levels = state.levels()  # (r, pools, levels)
@@ -52,7 +60,7 @@ class Recorder:
             levels, self.attained_mask, ([1, 2], [1, 2])
         )
         self.base[rows, :, year_index] = np.tensordot(levels, self.base_mask, ([1, 2], [1, 2]))
-        self.cost_vnd[rows, year_index] = state.cost_vnd.sum(axis=1)
+        self._record_money(year_index, state, rows)
         self.enrolled[rows, year_index] = state.counters["enrolled"].sum(axis=1)
         self.sum_levels[year_index] += levels.sum(axis=0)
         for k in YEAR_COUNTERS:

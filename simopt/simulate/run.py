@@ -127,6 +127,52 @@ class SimulationResult:
     variance: pd.DataFrame | None = None
     """Per target: the variance of attained people split into parameters and luck (when asked)."""
     cost_years: tuple[int, ...] = ()
+    public_cost_vnd: FloatArray | None = None
+    """(reps, cost years) the public sources' part of ``cost_vnd``: what a ceiling caps."""
+
+    def ceiling_table(self, ceiling: float | Callable[[int], float | None]) -> pd.DataFrame:
+        """Per cost year with a ceiling: the mean and 95th percentile of public spending and the
+        probability it stays within the ceiling; and a row "all" for every year at once. Drawn
+        tuition and fees make spending uncertain too, not only attainment. ``ceiling`` is one
+        yearly amount or a function of the year (None where no ceiling applies)."""
+        ceiling_for = ceiling if callable(ceiling) else (lambda _year: float(ceiling))
+        rows: list[dict[str, Any]] = []
+        if self.public_cost_vnd is None:
+            return pd.DataFrame(rows)
+        within_all = np.ones(self.reps, dtype=bool)
+        for j, year in enumerate(self.cost_years):
+            cap = ceiling_for(year)
+            if cap is None:
+                continue
+            spend = self.public_cost_vnd[:, j]
+            within = spend <= cap * (1.0 + 1e-9)
+            within_all &= within
+            low, high = wilson(int(within.sum()), self.reps)
+            rows.append(
+                {
+                    "year": str(year),
+                    "ceiling_vnd": float(cap),
+                    "mean_public_cost_vnd": float(spend.mean()),
+                    "public_cost_p95_vnd": float(np.quantile(spend, 0.95)),
+                    "probability_within": float(within.mean()),
+                    "probability_within_low95": low,
+                    "probability_within_high95": high,
+                }
+            )
+        if rows:
+            low, high = wilson(int(within_all.sum()), self.reps)
+            rows.append(
+                {
+                    "year": "all",
+                    "ceiling_vnd": float("nan"),
+                    "mean_public_cost_vnd": float("nan"),
+                    "public_cost_p95_vnd": float("nan"),
+                    "probability_within": float(within_all.mean()),
+                    "probability_within_low95": low,
+                    "probability_within_high95": high,
+                }
+            )
+        return pd.DataFrame(rows)
 
     def probability_met(self, target: str, year: int | None = None) -> float:
         s = self.summary
@@ -296,6 +342,7 @@ def _assemble(
     attained = np.zeros((reps, n_t, n_y))
     base = np.zeros((reps, n_t, n_y))
     cost = np.zeros((reps, len(d.cost_years)))
+    public = np.zeros((reps, len(d.cost_years)))
     sum_levels = np.zeros((n_y, d.n_pools, N_LEVELS))
     sum_counters = {k: np.zeros((n_y, d.n_pools)) for k in YEAR_COUNTERS}
     sum_cost = np.zeros((n_y, d.n_pools))
@@ -306,6 +353,7 @@ def _assemble(
         attained[index] = rec.attained
         base[index] = rec.base
         cost[index] = rec.cost_vnd
+        public[index] = rec.public_cost_vnd
         sum_levels += rec.sum_levels
         for k in YEAR_COUNTERS:
             sum_counters[k] += rec.sum_counters[k]
@@ -324,7 +372,17 @@ def _assemble(
             .reset_index(drop=True)
         )
     return SimulationResult(
-        d.scenario.name, engine, reps, seed, summary, yearly, attained, base, cost, replications
+        d.scenario.name,
+        engine,
+        reps,
+        seed,
+        summary,
+        yearly,
+        attained,
+        base,
+        cost,
+        replications,
+        public_cost_vnd=public,
     )
 
 
