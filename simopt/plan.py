@@ -25,6 +25,7 @@ from simopt.format import vnd
 from simopt.optimize import Plan, optimize
 from simopt.scenario import Scenario
 from simopt.simulate import SimulationResult, simulate
+from simopt.simulate.probability import is_met
 
 FloatArray = npt.NDArray[np.float64]
 MIN_STEP_PEOPLE = 1.0
@@ -171,7 +172,7 @@ def _fresh_ok(result: SimulationResult, d: Dynamics, confidence: float, joint: b
         return float(overall["probability_all_met"].iloc[0]) >= confidence - tolerance
     gaps = target_gaps(d, result)
     tolerance = fresh_tolerance(confidence, result.reps, len(gaps))
-    return all(float(np.mean(g >= -1e-9)) >= confidence - tolerance for g in gaps.values())
+    return all(float(np.mean(is_met(g))) >= confidence - tolerance for g in gaps.values())
 
 
 def expected_slack(plan: Plan, scenario: Scenario) -> dict[str, float]:
@@ -198,7 +199,7 @@ def joint_level(gaps: dict[str, FloatArray], aim: float) -> float:
 
     def together(q: float) -> float:
         shift = np.maximum(0.0, -np.quantile(g, 1.0 - q, axis=1))
-        return float(np.mean(np.all(g + shift[:, None] >= -1e-9, axis=0)))
+        return float(np.mean(np.all(is_met(g + shift[:, None]), axis=0)))
 
     lo, hi = aim, 1.0 - 0.5 / n
     if together(lo) >= aim:
@@ -219,7 +220,7 @@ def _weakest(result: SimulationResult, d: Dynamics, joint: bool) -> str:
             f"all targets together at {row['probability_all_met']:.1%} "
             f"[{row['probability_all_met_low95']:.1%}–{row['probability_all_met_high95']:.1%}]"
         )
-    probs = {t: float(np.mean(g >= -1e-9)) for t, g in target_gaps(d, result).items()}
+    probs = {t: float(np.mean(is_met(g))) for t, g in target_gaps(d, result).items()}
     tid = min(probs, key=lambda t: probs[t])
     return f"the weakest target, {tid}, at {probs[tid]:.1%}"
 
@@ -336,8 +337,8 @@ def robust_plan(
     looks = 0
     while True:
         gaps = target_gaps(d, result)
-        probs = {t: float(np.mean(g >= -1e-9)) for t, g in gaps.items()}
-        together = float(np.mean(np.all([g >= -1e-9 for g in gaps.values()], axis=0)))
+        probs = {t: float(np.mean(is_met(g))) for t, g in gaps.items()}
+        together = float(np.mean(np.all([is_met(g) for g in gaps.values()], axis=0)))
         # held on the tuning sample only with room for its own Monte Carlo error: a plan that
         # scrapes past the threshold there falls below it on the next sample
         bar = confidence + HOLD_SE * math.sqrt(confidence * (1.0 - confidence) / n)

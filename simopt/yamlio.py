@@ -331,6 +331,9 @@ def _looks_like_broken_note(obj: Mapping[Any, Any]) -> tuple[str, str] | None:
             close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
             if close:
                 return k, f"unknown key in a {{value, source}} note; did you mean '{close[0]}'?"
+        if "source" in obj:  # no scenario model has these two fields: it is a note
+            names = ", ".join(["value", "source", "note", *UNCERTAINTY_KEYS])
+            return keys[0], f"unknown key in a {{value, source}} note (known keys: {names})"
     if "source" in obj and "value" not in obj and set(obj) <= NOTE_KEYS:
         return "value", "a {value, source} note needs a value"
     return None

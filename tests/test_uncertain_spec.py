@@ -1129,3 +1129,20 @@ def test_long_an_as_written_is_deliberately_certain() -> None:
 def test_parse_scenario_from_text_has_uncertainties(long_an_path: Path) -> None:
     s = parse_scenario(long_an_path.read_text(encoding="utf-8"))
     assert s.uncertainties == load_scenario(long_an_path).uncertainties
+
+
+def test_an_unknown_key_in_a_note_is_named_as_such(tmp_path: Path) -> None:
+    text = Path("scenarios/long_an.yaml").read_text(encoding="utf-8")
+    bad = text.replace(
+        "exam_pass_probability: {value: 0.60, range",
+        "exam_pass_probability: {value: 0.60, foo: 1, range",
+    )
+    assert bad != text
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    err = caught.value
+    assert err.path == "courses.level4.exam_pass_probability.foo"
+    assert "unknown key in a {value, source} note (known keys: value, source" in err.message
+    assert err.line is not None and "\n" not in err.message

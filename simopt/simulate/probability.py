@@ -16,6 +16,14 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Z95 = 1.959963984540054
 
+MET_TOLERANCE_PEOPLE = 1e-9
+"""A target is met when attained people reach the requirement less this (rounding only)."""
+
+
+def is_met(gap: npt.ArrayLike) -> BoolArray:
+    """Attained − required people → met or not: the one rule every probability counts by."""
+    return np.asarray(gap, dtype=float) >= -MET_TOLERANCE_PEOPLE
+
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """95% Wilson interval of a probability from ``successes`` out of ``n`` replications: unlike
@@ -38,7 +46,7 @@ def met_at_target_year(
     out = np.zeros((attained.shape[0], len(scenario.targets)), dtype=bool)
     for i, t in enumerate(scenario.targets.values()):
         y = list(years).index(t.year)
-        out[:, i] = attained[:, i, y] >= t.required(base[:, i, y]) - 1e-9
+        out[:, i] = is_met(attained[:, i, y] - t.required(base[:, i, y]))
     return out
 
 

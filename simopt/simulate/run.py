@@ -25,7 +25,7 @@ import pandas as pd
 from simopt.dynamics import N_LEVELS, Dynamics, compile_dynamics
 from simopt.scenario import Scenario
 from simopt.simulate.engines import ENGINES, run_fast, run_simpy
-from simopt.simulate.probability import joint_table, variance_split, wilson
+from simopt.simulate.probability import is_met, joint_table, variance_split, wilson
 from simopt.simulate.rates import RepRates, drawn_rates
 from simopt.simulate.record import Recorder
 from simopt.simulate.state import YEAR_COUNTERS
@@ -396,7 +396,7 @@ def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFra
             b = base[:, i, y]
             share = np.divide(a, b, out=np.zeros_like(a), where=b > 0)
             need = t.required(b)
-            met = a >= need - 1e-9
+            met = is_met(a - need)
             n = len(a)
             p = float(met.mean())
             low, high = wilson(int(met.sum()), n)

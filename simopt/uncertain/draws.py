@@ -14,6 +14,7 @@ depend on how many replications follow it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
-from simopt.uncertain.spec import Range, Uncertainties
+from simopt.uncertain.spec import Correlation, Range, Uncertainties
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -84,7 +85,7 @@ def quantile(r: Range, u: FloatArray) -> FloatArray:
         b = 1.0 + PERT_SHAPE * (hi - mode) / (hi - lo)
         return lo + (hi - lo) * np.asarray(special.betaincinv(a, b, u), dtype=float)
     if r.distribution == "normal":
-        sd = r.sd if r.sd is not None else (hi - lo) / 4.0
+        sd = r.normal_sd
         a, b = (lo - mode) / sd, (hi - mode) / sd
         x = stats.truncnorm.ppf(u, a, b, loc=mode, scale=sd)
         clipped: FloatArray = np.clip(np.asarray(x, dtype=float), lo, hi)
@@ -92,12 +93,12 @@ def quantile(r: Range, u: FloatArray) -> FloatArray:
     raise ValueError(f"unknown distribution {r.distribution!r}")
 
 
-def normal_correlation(u: Uncertainties, paths: tuple[str, ...]) -> FloatArray:
+def normal_correlation(correlations: Sequence[Correlation], paths: Sequence[str]) -> FloatArray:
     """The Gaussian copula's correlation matrix for the stated rank correlations."""
     n = len(paths)
     matrix = np.eye(n)
     where = {p: i for i, p in enumerate(paths)}
-    for corr in u.correlations:
+    for corr in correlations:
         r = 2.0 * math.sin(math.pi * corr.rank_correlation / 6.0)
         idx = [where[p] for p in corr.paths if p in where]
         for a in idx:
@@ -123,7 +124,7 @@ def draw_uniforms(u: Uncertainties, reps: int, seed: int) -> FloatArray:
     paths = tuple(u.ranges)
     z = parameter_rng(seed, 0).standard_normal((reps, len(paths)))
     if u.correlations:
-        z = z @ _copula_factor(normal_correlation(u, paths)).T
+        z = z @ _copula_factor(normal_correlation(u.correlations, paths)).T
     return np.asarray(special.ndtr(z), dtype=float)
 
 

@@ -402,15 +402,12 @@ def _correlation_source(provenance: Provenance, path: str, entry_source: str) ->
 def _check_psd(correlations: list[Correlation], fail: _Fail) -> None:
     """The simulator's Gaussian copula needs the implied normal correlation matrix to be a
     correlation matrix at all: positive semi-definite."""
+    from simopt.uncertain.draws import normal_correlation
+
     paths = list(dict.fromkeys(p for c in correlations for p in c.paths))
     if len(paths) < 3:  # one pair of numbers: any rank correlation in [−1, 1] is possible
         return
-    index = {p: k for k, p in enumerate(paths)}
-    matrix = np.eye(len(paths))
-    for c in correlations:
-        r = 2 * math.sin(math.pi * c.rank_correlation / 6)
-        for a, b in itertools.combinations(c.paths, 2):
-            matrix[index[a], index[b]] = matrix[index[b], index[a]] = r
+    matrix = normal_correlation(correlations, paths)
     smallest = float(np.linalg.eigvalsh(matrix).min())
     if smallest < -PSD_TOLERANCE:
         fail(
