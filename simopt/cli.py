@@ -422,6 +422,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "drivers.csv": None if evidence.drivers.empty else evidence.drivers,
             "variance.csv": evidence.variance,
             "within_ceiling.csv": evidence.ceiling,
+            # what every replication of the judging sample drew: enough to redo its sums
+            "parameters.csv": (
+                judged.parameters.table()
+                if judged is not None and judged.parameters is not None
+                else None
+            ),
         },
     )
     write_json_atomic(out / "plan.json", summary)

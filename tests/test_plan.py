@@ -218,3 +218,45 @@ def test_a_binding_seat_limit_is_named(long_an: Scenario) -> None:
     r = robust_plan(tight, confidence=0.9, reps=200, seed=1)
     assert r.status == "not_met"
     assert "seats bind" in r.message and "level4" in r.message
+
+
+def test_cli_plan_reports_what_its_probabilities_rest_on(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["plan", LONG_AN, "--reps", "200", "--seed", "3", "--out", str(tmp_path), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["uncertainty"] == "ranges" and "unknown parameters" in out["basis"]
+    scopes = {row["scope"] for row in out["probability_all_met"]}
+    assert scopes == {"2025", "2030", "all"}
+    overall = next(r for r in out["probability_all_met"] if r["scope"] == "all")
+    assert overall["probability_all_met"] <= overall["lowest_probability_met"]
+    assert {(r["kind"], r["confidence"]) for r in out["price_of_confidence"]} == {
+        (k, c) for k in ("per_target", "joint") for c in (0.5, 0.75, 0.9, 0.95)
+    }
+    assert {r["target"] for r in out["variance"]} == set(load_scenario(LONG_AN).targets)
+    assert out["drivers"] and set(out["at_risk"]) <= {r["target"] for r in out["drivers"]}
+    assert out["fresh_seed"] not in (None, 3, 4)
+    for name in ("probability_all_met.csv", "price_of_confidence.csv", "drivers.csv"):
+        assert (tmp_path / name).is_file()
+    # the judging sample's draws, one row a replication: an analyst can redo the sums
+    import pandas as pd
+
+    drawn = pd.read_csv(tmp_path / "parameters.csv")
+    assert len(drawn) == 200 and "courses.level4.exam_pass_probability" in drawn.columns
+
+
+def test_cli_plan_says_why_a_confidence_is_out_of_reach(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["plan", LONG_AN, "--reps", "200", "--no-price", "--out", str(tmp_path)]
+    rc = main([*args, "--set", "courses.level4.seats_per_year=3600"])
+    text = capsys.readouterr().out
+    assert rc == 1
+    assert "the course seats bind" in text
+    assert "Why 90% is out of reach:" in text
+    assert "its chances rest most on" in text
+
+
+def test_cli_plan_luck_only_says_it_overstates(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["plan", LONG_AN, "--reps", "200", "--no-price", "--out", str(tmp_path)]
+    assert main([*args, "--uncertainty", "none"]) == 0
+    text = capsys.readouterr().out
+    assert "only the luck of individuals" in text and "overstate" in text
+    assert not (tmp_path / "parameters.csv").exists()
