@@ -18,7 +18,8 @@ plan: $(STAMP)
 	$(BIN)/simopt show $(SCENARIO)
 	@# the audit exits 1 when the plan has findings; that is its answer, not a failure
 	$(BIN)/simopt audit $(SCENARIO); rc=$$?; [ $$rc -le 1 ]
-	$(BIN)/simopt plan $(SCENARIO) --out results/$(basename $(notdir $(SCENARIO)))
+	@# a new run folder each time, results/<scenario>/<run-id>/; results/<scenario>/latest names it
+	$(BIN)/simopt plan $(SCENARIO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check simopt tests

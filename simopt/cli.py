@@ -1,32 +1,103 @@
-"""The command line: parse, call the library, print, exit 0 / 1 / 2. No logic of its own."""
+"""The command line: parse, call one library function, print, exit 0 / 1 / 2.
+
+Start-up is kept light: nothing here imports pandas, scipy, PuLP or SimPy at module level, so
+`simopt validate` does not pay for the optimiser; each command imports what it needs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from simopt.errors import ScenarioError
-from simopt.evidence import AT_RISK
-from simopt.judge import JudgeError
-from simopt.optimize.solve import SolverError
 from simopt.overrides import parse_assignment
-from simopt.plan import PlanError
+from simopt.runs import RunError
 from simopt.scenario import Scenario, load_scenario
-from simopt.simulate.run import ScheduleError
+
+if TYPE_CHECKING:
+    from simopt.runs import RunFolder
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
+# User errors raised by the heavy modules (simulate, optimize, plan, judge), matched by class
+# name within simopt rather than imported: importing them here would load PuLP and SciPy for
+# `validate`, and an exception of a module never imported cannot occur. Matching by name also
+# survives a class moving between simopt modules.
+_USER_ERRORS = frozenset({"ScheduleError", "JudgeError", "SolverError", "PlanError"})
+# Attributes main() and rerun put on the parsed arguments that are not options of the command.
+_NOT_OPTIONS = frozenset({"func", "argv", "recorded", "rerun_of", "run_dir", "manifest_path"})
+
 
 def _load(args: argparse.Namespace) -> Scenario:
+    return _load_all(args, [args.file])[0]
+
+
+def _load_all(args: argparse.Namespace, files: Sequence[str]) -> list[Scenario]:
+    """The scenarios of a run: from their files with --set, or (rerun) as a manifest recorded."""
+    recorded = getattr(args, "recorded", None)
+    if recorded is not None:
+        from simopt.runs import load_recorded
+
+        return [load_recorded(r, args.manifest_path) for r in recorded]
     overrides = dict(parse_assignment(a) for a in (args.set or []))
-    return load_scenario(args.file, overrides=overrides)
+    return [load_scenario(f, overrides=overrides) for f in files]
+
+
+def _open_run(args: argparse.Namespace, scenario_name: str) -> RunFolder:
+    from simopt.runs import open_run
+
+    return open_run(args.command, scenario_name, out=args.out, replace=args.replace)
+
+
+def _commit(
+    args: argparse.Namespace,
+    run: RunFolder,
+    scenarios: Sequence[Scenario],
+    files: Sequence[str],
+    *,
+    status: str,
+    exit_code: int,
+) -> Path:
+    """Write the manifest and move the run into place; remember where for rerun."""
+    from simopt.runs import build_manifest, record_scenario
+
+    recorded = getattr(args, "recorded", None)
+    records = (
+        list(recorded)
+        if recorded is not None  # a rerun records the scenario it was given, not today's file
+        else [record_scenario(f, args.set or [], s) for f, s in zip(files, scenarios, strict=True)]
+    )
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    manifest = build_manifest(
+        command=args.command,
+        argv=args.argv,
+        options=options,
+        scenarios=records,
+        status=status,
+        exit_code=exit_code,
+        run=run,
+        rerun_of=getattr(args, "rerun_of", None),
+    )
+    path = run.commit(manifest)
+    args.run_dir = path
+    return path
+
+
+def _show(text: str) -> None:
+    """Print a report: scenario text in it (titles, names, sources) may hold control characters
+    that would recolour or rewrite the terminal, so every line is made printable."""
+    from simopt.errors import printable
+
+    print("\n".join(printable(line) for line in text.split("\n")))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -54,7 +125,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(report.format(file=args.file))
+        _show(report.format(file=args.file))
     return EXIT_FINDINGS if report.findings else EXIT_OK
 
 
@@ -89,274 +160,6 @@ def _vnd_amount(text: str) -> float:
     return amount
 
 
-def _write_tables(out: Path, tables: dict[str, Any]) -> None:
-    """Write each table; remove a table left by an earlier run when this run has none, so that a
-    folder never mixes a failed run's summary with a successful run's schedule."""
-    from simopt.iofiles import write_csv_atomic
-
-    for name, frame in tables.items():
-        if frame is None:
-            (out / name).unlink(missing_ok=True)
-        else:
-            write_csv_atomic(out / name, frame)
-
-
-def _out_dir(args: argparse.Namespace, scenario: Scenario) -> Path:
-    return Path(args.out) if args.out else Path("results") / scenario.name
-
-
-def cmd_optimize(args: argparse.Namespace) -> int:
-    from simopt.iofiles import write_json_atomic
-    from simopt.optimize import optimize
-    from simopt.optimize.report import plan_summary, plan_table
-
-    scenario = _load(args)
-    plan = optimize(
-        scenario,
-        ceiling_vnd=args.ceiling_vnd,
-        solver=args.solver,
-        integer_classes=args.integer_classes,
-    )
-    summary = plan_summary(plan, scenario)
-    out = _out_dir(args, scenario)
-    ok = plan.is_ok
-    _write_tables(
-        out,
-        {
-            "schedule.csv": plan.schedule if ok else None,
-            "costs.csv": plan.costs if ok else None,
-            "attainment.csv": plan.attainment if ok else None,
-        },
-    )
-    write_json_atomic(out / "summary.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        print(plan_table(plan, scenario))
-        print(f"\nWritten to {out}/")
-    return EXIT_OK if plan.is_ok else EXIT_FINDINGS
-
-
-def cmd_ceilings(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from simopt.dynamics import compile_dynamics
-    from simopt.format import people, vnd
-    from simopt.iofiles import write_csv_atomic
-    from simopt.optimize.frontier import Frontier
-
-    if args.to_vnd < args.from_vnd:
-        raise ScenarioError(
-            "--to-vnd must not be below --from-vnd",
-            file="command line",
-            path="--to-vnd",
-            value=args.to_vnd,
-        )
-    if args.steps < 1:
-        raise ScenarioError("must be ≥ 1", file="command line", path="--steps", value=args.steps)
-    scenario = _load(args)
-    d = compile_dynamics(scenario)
-    frontier = Frontier(d)
-    rows = []
-    for ceiling in np.linspace(args.from_vnd, args.to_vnd, args.steps):
-        row = frontier.solve_at(ceiling)
-        if args.simulate and row.get("status") != "not_solved":
-            # the best schedule this ceiling allows, met or not, judged by simulation
-            from simopt.simulate import schedule_frame, simulate
-
-            sim = simulate(
-                scenario,
-                schedule_frame(d, frontier.last_schedule()),
-                reps=args.reps,
-                seed=args.seed,
-                engine="fast",
-                dynamics=d,
-                uncertainty=args.uncertainty,
-            )
-            at = sim.summary[sim.summary["year"] == sim.summary["target_year"]]
-            for rec in at.to_dict("records"):
-                row[f"probability_met:{rec['target']}"] = rec["probability_met"]
-            row["min_probability_met"] = float(at["probability_met"].min())
-            assert sim.joint is not None
-            overall = sim.joint[sim.joint["scope"] == "all"].iloc[0]
-            row["probability_all_met"] = float(overall["probability_all_met"])
-            within = sim.ceiling_table(float(ceiling))
-            row["probability_within_ceiling"] = float(within["probability_within"].iloc[-1])
-        rows.append(row)
-    robust = None
-    if args.simulate:
-        from simopt.plan import robust_ceiling
-
-        robust = robust_ceiling(
-            scenario,
-            confidence=args.confidence,
-            reps=args.reps,
-            seed=args.seed,
-            uncertainty=args.uncertainty,
-            joint=args.joint,
-        )
-    import pandas as pd
-
-    table = pd.DataFrame(rows)
-    out = _out_dir(args, scenario)
-    write_csv_atomic(out / "ceilings.csv", table)
-    smallest = frontier.smallest_ceiling_vnd
-    robust_part: dict[str, Any] = {}
-    if robust is not None:
-        robust_part = {
-            "confidence": args.confidence,
-            "smallest_ceiling_vnd_per_year_at_confidence": robust.ceiling_vnd,
-            "at_confidence_message": robust.message,
-        }
-    if args.json:
-        records = [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-            for r in table.to_dict(orient="records")
-        ]
-        print(
-            json.dumps(
-                {
-                    "scenario": scenario.name,
-                    "smallest_feasible_ceiling_vnd_per_year": smallest,
-                    **robust_part,
-                    "ceilings": records,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        return EXIT_OK
-    print(f"{scenario.title or scenario.name}: public budget ceiling per year → outcome")
-    for r in rows:
-        if r.get("status") == "not_solved":
-            print(f"  {vnd(r['ceiling_vnd'])}: the solver did not finish")
-        elif r["feasible"] and "min_probability_met" in r:
-            cost = vnd(r["min_cost_vnd"])
-            print(
-                f"  {vnd(r['ceiling_vnd'])}: every target met in expectation, minimum cost {cost};"
-                f" lowest probability of a target being met {r['min_probability_met']:.0%}, "
-                f"all together {r['probability_all_met']:.0%}; spending within the ceiling "
-                f"every year {r['probability_within_ceiling']:.0%}"
-            )
-        elif r["feasible"]:
-            cost = vnd(r["min_cost_vnd"])
-            print(f"  {vnd(r['ceiling_vnd'])}: every target met, minimum cost {cost}")
-        else:
-            short = [
-                k.split(":", 1)[1]
-                for k, v in r.items()
-                if k.startswith("shortfall_people:") and v > 0
-            ]
-            print(
-                f"  {vnd(r['ceiling_vnd'])}: NOT feasible — short {people(r['shortfall_people'])}"
-                f" people ({', '.join(short)})"
-            )
-    if smallest is None:
-        print("No ceiling meets every target: seats, time or people available limit them.")
-    else:
-        print(f"Smallest yearly ceiling meeting every target in expectation: {vnd(smallest)}")
-    if robust is not None:
-        if robust.ceiling_vnd is None:
-            print(f"At {args.confidence:.0%} confidence: {robust.message}")
-        else:
-            print(
-                f"Smallest yearly ceiling meeting every target with probability ≥ "
-                f"{args.confidence:.0%}: {vnd(robust.ceiling_vnd)}"
-            )
-    print(f"Written to {out}/ceilings.csv")
-    return EXIT_OK
-
-
-def _read_schedule(path: str) -> Any:
-    import pandas as pd
-
-    from simopt.simulate import ScheduleError
-
-    try:
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        raise ScheduleError(f"{path}: file not found") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise ScheduleError(f"{path}: cannot be read ({exc.strerror})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ScheduleError(f"{path}: not a readable CSV schedule ({exc})") from None
-
-
-def cmd_simulate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from simopt.iofiles import write_json_atomic
-    from simopt.optimize import optimize
-    from simopt.simulate import simulate
-    from simopt.simulate.report import simulation_summary, simulation_table
-
-    scenario = _load(args)
-    expected = None
-    if args.optimize:
-        plan = optimize(scenario)
-        if not plan.is_ok:
-            print(f"simopt: cannot simulate the optimiser's plan: {plan.message}", file=sys.stderr)
-            return EXIT_FINDINGS
-        schedule = plan.schedule
-        expected = plan.attainment
-    else:
-        schedule = _read_schedule(args.schedule)
-        need = {"year", "pool", "course", "enrolments"} - set(schedule.columns)
-        if need:
-            raise ScheduleError(
-                f"{args.schedule}: missing column(s) {', '.join(sorted(need))}; a schedule has "
-                "year, pool, course, enrolments (comma-separated, as optimize writes it)"
-            )
-    with tqdm(total=args.reps, desc="replications", unit="rep", disable=None, leave=False) as bar:
-
-        def tick(n: int) -> None:
-            bar.update(n)
-
-        result = simulate(
-            scenario,
-            schedule,
-            reps=args.reps,
-            seed=args.seed,
-            workers=args.workers,
-            engine=args.engine,
-            keep_replications=args.keep_replications,
-            progress=tick,
-            uncertainty=args.uncertainty,
-            split_variance=True,
-        )
-    drivers = None
-    if result.parameters is not None:
-        from simopt.uncertain.drivers import oat_drivers
-
-        at = result.summary[result.summary["year"] == result.summary["target_year"]]
-        at_risk = at.loc[at["probability_met"] < AT_RISK, "target"].astype(str).tolist()
-        if at_risk:
-            drivers = oat_drivers(scenario, schedule, targets=at_risk, seed=args.seed)
-    out = _out_dir(args, scenario)
-    _write_tables(
-        out,
-        {
-            "simulation_targets.csv": result.summary,
-            "simulation_yearly.csv": result.yearly,
-            "simulation_replications.csv": result.replications,
-            "simulation_joint.csv": result.joint,
-            "simulation_variance.csv": result.variance,
-            "simulation_parameters.csv": (
-                None if result.parameters is None else result.parameters.table()
-            ),
-            "drivers.csv": drivers,
-        },
-    )
-    summary = simulation_summary(result, expected, drivers)
-    write_json_atomic(out / "simulation.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        print(simulation_table(result, scenario, expected, drivers))
-        print(f"\nWritten to {out}/")
-    return EXIT_OK
-
-
 def _confidence(text: str) -> float:
     try:
         value = float(text)
@@ -367,6 +170,147 @@ def _confidence(text: str) -> float:
     return value
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from simopt.optimize import optimize
+    from simopt.optimize.report import plan_summary, plan_table
+
+    scenario = _load(args)
+    with _open_run(args, scenario.name) as run:
+        plan = optimize(
+            scenario,
+            ceiling_vnd=args.ceiling_vnd,
+            solver=args.solver,
+            integer_classes=args.integer_classes,
+        )
+        summary = plan_summary(plan, scenario)
+        ok = plan.is_ok
+        # an infeasible run has no schedule: its folder holds the diagnosis and the manifest
+        run.write_csv("schedule.csv", plan.schedule if ok else None)
+        run.write_csv("costs.csv", plan.costs if ok else None)
+        run.write_csv("attainment.csv", plan.attainment if ok else None)
+        run.write_json("summary.json", summary)
+        code = EXIT_OK if ok else EXIT_FINDINGS
+        out = _commit(args, run, [scenario], [args.file], status=summary["status"], exit_code=code)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _show(plan_table(plan, scenario))
+        print(f"\nWritten to {out}/")
+    return code
+
+
+def cmd_ceilings(args: argparse.Namespace) -> int:
+    from simopt.ceilings import sweep_ceilings
+
+    if args.to_vnd < args.from_vnd:
+        raise ScenarioError(
+            "--to-vnd must not be below --from-vnd",
+            file="command line",
+            path="--to-vnd",
+            value=args.to_vnd,
+        )
+    scenario = _load(args)
+    with _open_run(args, scenario.name) as run:
+        sweep = sweep_ceilings(
+            scenario,
+            from_vnd=args.from_vnd,
+            to_vnd=args.to_vnd,
+            steps=args.steps,
+            simulate=args.simulate,
+            confidence=args.confidence,
+            reps=args.reps,
+            seed=args.seed,
+            engine=args.engine,
+            workers=args.workers,
+            uncertainty=args.uncertainty,
+            joint=args.joint,
+        )
+        run.write_csv("ceilings.csv", sweep.table)
+        run.write_json("ceilings.json", sweep.to_dict())
+        out = _commit(args, run, [scenario], [args.file], status="done", exit_code=EXIT_OK)
+    if args.json:
+        print(json.dumps(sweep.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _show(sweep.text())
+        print(f"Written to {out}/")
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from simopt.evidence import AT_RISK
+    from simopt.optimize import optimize
+    from simopt.simulate import simulate
+    from simopt.simulate.report import simulation_summary, simulation_table
+
+    scenario = _load(args)
+    schedule: Any = None
+    if not args.optimize:
+        from simopt.schedule_csv import read_schedule_csv
+
+        # read before the run folder is opened: a bad schedule is bad input and leaves nothing;
+        # every error names the file, the line and the column
+        schedule = read_schedule_csv(args.schedule, scenario)
+    with _open_run(args, scenario.name) as run:
+        expected = None
+        if args.optimize:
+            plan = optimize(scenario)
+            if not plan.is_ok:
+                print(
+                    f"simopt: cannot simulate the optimiser's plan: {plan.message}", file=sys.stderr
+                )
+                return EXIT_FINDINGS
+            schedule = plan.schedule
+            expected = plan.attainment
+        with tqdm(
+            total=args.reps, desc="replications", unit="rep", disable=None, leave=False
+        ) as bar:
+
+            def tick(n: int) -> None:
+                bar.update(n)
+
+            result = simulate(
+                scenario,
+                schedule,
+                reps=args.reps,
+                seed=args.seed,
+                workers=args.workers,
+                engine=args.engine,
+                keep_replications=args.keep_replications,
+                progress=tick,
+                uncertainty=args.uncertainty,
+                split_variance=True,
+            )
+        drivers = None
+        if result.parameters is not None:
+            from simopt.uncertain.drivers import oat_drivers
+
+            at = result.summary[result.summary["year"] == result.summary["target_year"]]
+            at_risk = at.loc[at["probability_met"] < AT_RISK, "target"].astype(str).tolist()
+            if at_risk:
+                drivers = oat_drivers(scenario, schedule, targets=at_risk, seed=args.seed)
+        run.write_csv("simulation_targets.csv", result.summary)
+        run.write_csv("simulation_yearly.csv", result.yearly)
+        run.write_csv("simulation_replications.csv", result.replications)
+        run.write_csv("simulation_joint.csv", result.joint)
+        run.write_csv("simulation_variance.csv", result.variance)
+        run.write_csv(
+            "simulation_parameters.csv",
+            None if result.parameters is None else result.parameters.table(),
+        )
+        run.write_csv("drivers.csv", drivers)
+        summary = simulation_summary(result, expected, drivers)
+        run.write_json("simulation.json", summary)
+        out = _commit(args, run, [scenario], [args.file], status="done", exit_code=EXIT_OK)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _show(simulation_table(result, scenario, expected, drivers))
+        print(f"\nWritten to {out}/")
+    return EXIT_OK
+
+
 def _progress_line(message: str) -> None:
     if sys.stderr.isatty():
         print(f"  {message}", file=sys.stderr)
@@ -374,96 +318,69 @@ def _progress_line(message: str) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from simopt.evidence import gather_evidence
-    from simopt.iofiles import write_json_atomic
     from simopt.plan import robust_plan
-    from simopt.plan_report import robust_summary, robust_table
+    from simopt.plan_report import plan_tables, robust_summary, robust_table
     from simopt.price import LEVELS
 
     scenario = _load(args)
-    result = robust_plan(
-        scenario,
-        confidence=args.confidence,
-        reps=args.reps,
-        seed=args.seed,
-        ceiling_vnd=args.ceiling_vnd,
-        engine=args.engine,
-        workers=args.workers,
-        progress=_progress_line,
-        uncertainty=args.uncertainty,
-        joint=args.joint,
-    )
-    evidence = gather_evidence(
-        scenario,
-        result,
-        seed=args.seed,
-        reps=args.reps,
-        price_levels=None if args.no_price else LEVELS,
-        ceiling_vnd=args.ceiling_vnd,
-        uncertainty=args.uncertainty,
-        workers=args.workers,
-        progress=_progress_line,
-    )
-    out = _out_dir(args, scenario)
-    summary = robust_summary(result, scenario, evidence)
-    held = result.is_met and result.robust is not None
-    comparison = result.comparison()
-    judged = result.confirmed or result.after
-    _write_tables(
-        out,
-        {
-            "schedule.csv": result.robust.schedule if held and result.robust else None,
-            "costs.csv": result.robust.costs if held and result.robust else None,
-            "schedule_expected_value.csv": (
-                result.expected.schedule if result.expected.is_ok else None
-            ),
-            "targets.csv": None if comparison.empty else comparison,
-            "probability_all_met.csv": judged.joint if judged is not None else None,
-            "price_of_confidence.csv": evidence.price,
-            "drivers.csv": None if evidence.drivers.empty else evidence.drivers,
-            "variance.csv": evidence.variance,
-            "within_ceiling.csv": evidence.ceiling,
-            # what every replication of the judging sample drew: enough to redo its sums
-            "parameters.csv": (
-                judged.parameters.table()
-                if judged is not None and judged.parameters is not None
-                else None
-            ),
-        },
-    )
-    write_json_atomic(out / "plan.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        print(robust_table(result, scenario, evidence))
-        print(f"\nWritten to {out}/")
-    return EXIT_OK if result.is_met else EXIT_FINDINGS
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from simopt.compare import comparison_table
-    from simopt.format import people, vnd
-    from simopt.iofiles import write_csv_atomic
-    from simopt.plan import robust_plan
-
-    overrides = dict(parse_assignment(a) for a in (args.set or []))
-    scenarios = [load_scenario(f, overrides=overrides) for f in args.files]
-    names = [s.name for s in scenarios]
-    if len(set(names)) < len(names):
-        names = [f"{s.name} ({f})" for s, f in zip(scenarios, args.files, strict=True)]
-    results = {
-        name: robust_plan(
-            s,
+    with _open_run(args, scenario.name) as run:
+        result = robust_plan(
+            scenario,
             confidence=args.confidence,
             reps=args.reps,
             seed=args.seed,
+            ceiling_vnd=args.ceiling_vnd,
+            engine=args.engine,
+            workers=args.workers,
+            progress=_progress_line,
             uncertainty=args.uncertainty,
             joint=args.joint,
         )
-        for name, s in zip(names, scenarios, strict=True)
-    }
-    table = comparison_table(results)
-    if args.out:
-        write_csv_atomic(Path(args.out) / "compare.csv", table.reset_index())
+        evidence = gather_evidence(
+            scenario,
+            result,
+            seed=args.seed,
+            reps=args.reps,
+            price_levels=None if args.no_price else LEVELS,
+            ceiling_vnd=args.ceiling_vnd,
+            uncertainty=args.uncertainty,
+            workers=args.workers,
+            progress=_progress_line,
+        )
+        summary = robust_summary(result, scenario, evidence)
+        for name, table in plan_tables(result, evidence).items():
+            run.write_csv(name, table)
+        run.write_json("plan.json", summary)
+        code = EXIT_OK if result.is_met else EXIT_FINDINGS
+        out = _commit(args, run, [scenario], [args.file], status=result.status, exit_code=code)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _show(robust_table(result, scenario, evidence))
+        print(f"\nWritten to {out}/")
+    return code
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simopt.compare import compare_plans
+    from simopt.format import people, vnd
+
+    scenarios = _load_all(args, args.files)
+    # several scenarios have no one name: their comparisons live together
+    with _open_run(args, "compare") as run:
+        table = compare_plans(
+            scenarios,
+            files=args.files,
+            confidence=args.confidence,
+            reps=args.reps,
+            seed=args.seed,
+            engine=args.engine,
+            workers=args.workers,
+            uncertainty=args.uncertainty,
+            joint=args.joint,
+        )
+        run.write_csv("compare.csv", table.reset_index())
+        out = _commit(args, run, scenarios, args.files, status="done", exit_code=EXIT_OK)
     if args.json:
         records = {
             str(m): {k: (None if v != v else v) for k, v in row.items()}
@@ -497,10 +414,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(f"Written to {out}/")
     return EXIT_OK
 
 
-def _add_uncertainty_args(p: argparse.ArgumentParser, *, joint: bool = True) -> None:
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from simopt.runs import compare_runs, read_manifest, source_changed
+
+    manifest = read_manifest(args.run)
+    argv = [str(a) for a in manifest["argv"]]
+    try:
+        again = build_parser().parse_args(argv)
+    except SystemExit:
+        raise RunError(
+            f"{args.run}: this simopt cannot parse the recorded command line {argv}"
+        ) from None
+    if again.command == "rerun":
+        raise RunError(f"{args.run}: a manifest records the command it ran, never rerun")
+    # The recorded options win over today's defaults, so that a changed default cannot change
+    # what is redone; where the output goes is the rerun's own choice.
+    for key, value in manifest.get("options", {}).items():
+        if hasattr(again, key) and key not in {"out", "replace", "json", "command"}:
+            setattr(again, key, value)
+    again.out, again.replace, again.json = args.out, args.replace, False
+    again.argv = argv
+    again.recorded = manifest["scenarios"]
+    again.manifest_path = str(Path(args.run) / "manifest.json")
+    again.rerun_of = str(args.run)
+    for record in again.recorded:
+        why = source_changed(record)
+        if why:
+            print(f"simopt: warning: {why}; rerunning the scenario as recorded", file=sys.stderr)
+    with contextlib.redirect_stdout(io.StringIO()):
+        again.func(again)
+    new = Path(again.run_dir)
+    diff = compare_runs(Path(args.run), new)
+    if args.json:
+        print(json.dumps({"run": str(args.run), "rerun": str(new), **diff.__dict__}, indent=2))
+    elif diff.ok:
+        print(f"{new}: all {len(diff.identical)} tables identical to {args.run}")
+    else:
+        parts = [f"{n} differs" for n in diff.different]
+        parts += [f"{n} missing" for n in diff.missing] + [f"{n} new" for n in diff.extra]
+        print(f"{new}: {'; '.join(parts)} (compared with {args.run}) — {diff.why}")
+    return EXIT_OK if diff.ok else EXIT_FINDINGS
+
+
+def _uncertainty_parent(*, joint: bool) -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument(
         "--uncertainty",
         choices=["ranges", "none"],
@@ -515,17 +476,90 @@ def _add_uncertainty_args(p: argparse.ArgumentParser, *, joint: bool = True) -> 
             action="store_true",
             help="ask the confidence of all targets together rather than of each target",
         )
+    return p
 
 
-def _add_scenario_args(p: argparse.ArgumentParser) -> None:
+def _scenario_parent() -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override one field without editing the file, e.g. "
+    _add_set(
+        p,
+        "override one field without editing the file, e.g. "
         "--set courses.level4.exam_pass_probability=0.55 (repeatable)",
     )
+    return p
+
+
+def _add_set(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help=help_text)
+
+
+def _run_parent() -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder (default results/<scenario>/<run-id>, and results/<scenario>/latest "
+        "points to it); refused if DIR holds an earlier run, unless --replace",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="let --out replace an earlier simopt run there (atomically; never other folders)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    return p
+
+
+def _sampling_parent(*, reps: int, reps_help: str) -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument(
+        "--reps",
+        type=_positive_int,
+        default=reps,
+        metavar="N",
+        help=f"{reps_help} (default %(default)s)",
+    )
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument(
+        "--engine",
+        choices=["fast", "simpy"],
+        default="fast",
+        help="fast: all replications at once as arrays (default); simpy: the discrete-event "
+        "model, one replication at a time — the same rules, other random streams",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="W",
+        help="worker processes for the simulations (default 1); results do not depend on it",
+    )
+    return p
+
+
+def _confidence_parent(*, what: str = "") -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.9,
+        metavar="P",
+        help=f"{what}probability each target (all together with --joint) must hold with "
+        "(default 0.9)",
+    )
+    return p
+
+
+def _ceiling_parent() -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument(
+        "--ceiling-vnd",
+        type=_vnd_amount,
+        metavar="N",
+        help="yearly ceiling on public spending, VND (overrides the scenario's)",
+    )
+    return p
 
 
 class _Parser(argparse.ArgumentParser):
@@ -539,46 +573,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="simopt",
         description="Plan and fund foreign-language training for a province's civil service "
-        "(Decision 1659/QĐ-TTg). Exit codes: 0 ok, 1 findings or targets not met, 2 bad input.",
+        "(Decision 1659/QĐ-TTg). Exit codes: 0 ok, 1 findings or targets not met, 2 bad input. "
+        "Every command that computes writes one run folder with a manifest.json.",
     )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
+    scenario = _scenario_parent()
+    run = _run_parent()
+    ceiling = _ceiling_parent()
 
-    p = sub.add_parser("validate", help="check a scenario file and report the first problem")
-    _add_scenario_args(p)
+    p = sub.add_parser(
+        "validate",
+        parents=[scenario],
+        help="check a scenario file and report the first problem",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
-        "show", help="summarise a scenario: groups, pools, eligible base, people needed per target"
+        "show",
+        parents=[scenario],
+        help="summarise a scenario: groups, pools, eligible base, people needed per target",
     )
-    _add_scenario_args(p)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser(
         "audit",
+        parents=[scenario],
         help="recompute every stated total of the plan from its parts and list disagreements",
         description="Recompute the plan's stated totals (people × unit cost, group sums, phase "
         "sums, yearly averages, minimum counts against shares and headcounts). Exit 1 when "
         "there are findings, 0 when the arithmetic is clean, 2 on invalid input.",
     )
-    _add_scenario_args(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser(
         "optimize",
+        parents=[scenario, ceiling, run],
         help="minimum-cost enrolment schedule meeting every target (LP)",
         description="Find how many people of each pool enter which course in which year so that "
         "every target is met in expectation at minimum cost. Writes schedule.csv, costs.csv, "
         "attainment.csv and summary.json. Exit 1 when the targets cannot all be met.",
-    )
-    _add_scenario_args(p)
-    p.add_argument(
-        "--ceiling-vnd",
-        type=_vnd_amount,
-        metavar="N",
-        help="yearly ceiling on public spending, VND (overrides the scenario's)",
     )
     p.add_argument(
         "--solver", choices=["highs", "cbc"], default="highs", help="LP solver (default: highs)"
@@ -588,58 +624,53 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="whole classes of class_size, paid per class (a MILP)",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
-    p.add_argument("--json", action="store_true", help="print summary.json instead of tables")
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser(
         "ceilings",
+        parents=[
+            scenario,
+            run,
+            # fewer replications than elsewhere: they are spent at every one of --steps ceilings
+            _sampling_parent(reps=500, reps_help="with --simulate: replications per ceiling"),
+            _confidence_parent(what="with --simulate: "),
+            _uncertainty_parent(joint=True),
+        ],
         help="the finance frontier: feasibility, cost and attainment for a range of ceilings",
         description="For each yearly public-budget ceiling from --from-vnd to --to-vnd: can every "
         "target be met, at what minimum cost, and if not, the best attainment and shortfall. "
         "Also the smallest ceiling that meets every target.",
     )
-    _add_scenario_args(p)
     p.add_argument("--from-vnd", type=_vnd_amount, required=True, metavar="A")
     p.add_argument("--to-vnd", type=_vnd_amount, required=True, metavar="B")
     p.add_argument(
-        "--steps", type=int, default=10, metavar="K", help="ceilings to test (default 10)"
+        "--steps",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="ceilings to test (default 10)",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
-    p.add_argument("--json", action="store_true", help="print the frontier as JSON")
     p.add_argument(
         "--simulate",
         action="store_true",
         help="judge each ceiling's best schedule by simulation, and find the smallest "
         "ceiling meeting every target with --confidence",
     )
-    p.add_argument(
-        "--confidence",
-        type=_confidence,
-        default=0.9,
-        metavar="P",
-        help="with --simulate: probability each target (all together with --joint) must hold "
-        "with (default 0.9)",
-    )
-    p.add_argument(
-        "--reps",
-        type=_positive_int,
-        default=500,
-        metavar="N",
-        help="with --simulate: replications per ceiling (default 500)",
-    )
-    p.add_argument("--seed", type=_seed, default=0, metavar="S")
-    _add_uncertainty_args(p)
     p.set_defaults(func=cmd_ceilings)
 
     p = sub.add_parser(
         "simulate",
+        parents=[
+            scenario,
+            run,
+            _sampling_parent(reps=1000, reps_help="replications"),
+            _uncertainty_parent(joint=False),
+        ],
         help="Monte Carlo simulation of an enrolment schedule: probability each target is met",
         description="Simulate cohorts through courses and exams, with pass and fail, drop-out, "
         "attrition, hires and promotions, many times over. Reports per target and year the mean "
         "attainment, its 95% interval and the probability the target is met.",
     )
-    _add_scenario_args(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--schedule",
@@ -650,78 +681,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimize", action="store_true", help="simulate the optimiser's minimum-cost schedule"
     )
     p.add_argument(
-        "--reps", type=_positive_int, default=1000, metavar="N", help="replications (default 1000)"
-    )
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=1,
-        metavar="W",
-        help="worker processes (default 1); results do not depend on it",
-    )
-    p.add_argument(
-        "--engine",
-        choices=["simpy", "fast"],
-        default="simpy",
-        help="simpy: discrete-event model (default); fast: vectorised arrays",
-    )
-    p.add_argument(
         "--keep-replications",
         action="store_true",
         help="also write every replication's yearly table (large)",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _add_uncertainty_args(p, joint=False)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser(
         "plan",
+        parents=[
+            scenario,
+            ceiling,
+            run,
+            _sampling_parent(reps=1000, reps_help="replications per round"),
+            _confidence_parent(),
+            _uncertainty_parent(joint=True),
+        ],
         help="the main job: a schedule meeting every target with a stated probability",
         description="Optimise, simulate the schedule, and re-optimise with margins learnt from "
         "the simulation until every target holds with the asked probability, or say why it "
         "cannot. Reports the robust plan beside the expected-value plan. Exit 1 if the "
         "confidence cannot be reached.",
     )
-    _add_scenario_args(p)
-    p.add_argument(
-        "--confidence",
-        type=_confidence,
-        default=0.9,
-        metavar="P",
-        help="probability each target (all together with --joint) must hold with (default 0.9)",
-    )
-    p.add_argument(
-        "--reps",
-        type=_positive_int,
-        default=1000,
-        metavar="N",
-        help="replications per round (default 1000)",
-    )
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument(
-        "--ceiling-vnd",
-        type=_vnd_amount,
-        metavar="N",
-        help="yearly ceiling on public spending, VND (overrides the scenario's)",
-    )
-    p.add_argument(
-        "--engine",
-        choices=["fast", "simpy"],
-        default="fast",
-        help="simulation engine for the rounds (default fast)",
-    )
-    p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=1,
-        metavar="W",
-        help="worker processes for the simulations (default 1); results do not depend on it",
-    )
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/<scenario>)")
-    p.add_argument("--json", action="store_true", help="print plan.json instead of tables")
-    _add_uncertainty_args(p)
     p.add_argument(
         "--no-price",
         action="store_true",
@@ -731,37 +712,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
+        parents=[
+            run,
+            _sampling_parent(reps=1000, reps_help="replications per round"),
+            _confidence_parent(),
+            _uncertainty_parent(joint=True),
+        ],
         help="run the plan on several scenarios and print them side by side",
         description="Run `simopt plan` on each file (with the same --set overrides) and print "
-        "one table: cost, people, expected attainment and probability per target and milestone.",
+        "one table: cost, people, expected attainment and probability per target and milestone. "
+        "The run folder is results/compare/<run-id> unless --out.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override a field in every scenario (repeatable)",
-    )
-    p.add_argument("--confidence", type=_confidence, default=0.9, metavar="P")
-    p.add_argument("--reps", type=_positive_int, default=1000, metavar="N")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S")
-    p.add_argument("--out", metavar="DIR", help="also write compare.csv there")
-    p.add_argument("--json", action="store_true", help="print the table as JSON")
-    _add_uncertainty_args(p)
+    _add_set(p, "override a field in every scenario (repeatable)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "rerun",
+        help="redo a run from its manifest and check every table comes out byte-identical",
+        description="Re-parse the recorded command line, reload the scenario as recorded (not "
+        "from its file, which may have changed: a warning says so) and write a new run folder. "
+        "Exit 0 when every table (manifest and timings aside) is identical, 1 when some differ.",
+    )
+    p.add_argument("run", metavar="DIR", help="a run folder (with manifest.json)")
+    p.add_argument("--out", metavar="NEW", help="the new run folder (default: a new run id)")
+    p.add_argument("--replace", action="store_true", help="let --out replace an earlier run")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=cmd_rerun)
     return parser
 
 
+def _user_error(exc: BaseException) -> bool:
+    return any(
+        c.__name__ in _USER_ERRORS and c.__module__.startswith("simopt.") for c in type(exc).__mro__
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         code: int = args.func(args)
         return code
     except ScenarioError as err:
         print(f"simopt: {err.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ScheduleError, JudgeError, SolverError, PlanError) as err:
+    except RunError as err:
         print(f"simopt: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -774,7 +772,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"simopt: {exc.filename or ''}: cannot read or write ({exc.strerror})", file=sys.stderr
         )
         return EXIT_BAD_INPUT
-    except Exception as exc:  # a bug: still one line, with a distinct exit code
+    except Exception as exc:
+        if _user_error(exc):
+            print(f"simopt: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        # a bug: still one line, with a distinct exit code
         print(
             f"simopt: internal error: {type(exc).__name__}: {exc} (please report)", file=sys.stderr
         )

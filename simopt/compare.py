@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from simopt.plan import RobustPlan
+from simopt.plan import RobustPlan, robust_plan
+from simopt.scenario import Scenario
+
+
+def compare_plans(
+    scenarios: Sequence[Scenario],
+    *,
+    files: Sequence[str] | None = None,
+    confidence: float = 0.9,
+    reps: int = 1000,
+    seed: int = 0,
+    engine: str = "fast",
+    workers: int = 1,
+    uncertainty: str = "ranges",
+    joint: bool = False,
+) -> pd.DataFrame:
+    """The robust plan of each scenario, side by side (:func:`comparison_table`). Columns are the
+    scenarios' names, or ``name (file)`` when two scenarios share a name."""
+    names = [s.name for s in scenarios]
+    if len(set(names)) < len(names):
+        labels = files if files is not None else [str(i) for i in range(len(scenarios))]
+        names = [f"{s.name} ({f})" for s, f in zip(scenarios, labels, strict=True)]
+    results = {
+        name: robust_plan(
+            s,
+            confidence=confidence,
+            reps=reps,
+            seed=seed,
+            engine=engine,
+            workers=workers,
+            uncertainty=uncertainty,
+            joint=joint,
+        )
+        for name, s in zip(names, scenarios, strict=True)
+    }
+    return comparison_table(results)
 
 
 def comparison_table(results: dict[str, RobustPlan]) -> pd.DataFrame:

@@ -145,6 +145,25 @@ class Dynamics:
         return float((1.0 - self.attrition[pool]) ** (months / 12.0))
 
 
+def engine_dynamics(scenario: Scenario | None, dynamics: Dynamics | None) -> Dynamics:
+    """The one model an engine runs: ``dynamics``, or the scenario compiled.
+
+    Both given must agree: the engines read nothing but the dynamics, so a scenario beside it
+    that says something else would only label one model's answer with another's name. An equal
+    scenario that is a distinct object (loaded twice) is the same model.
+    """
+    if dynamics is None:
+        if scenario is None:
+            raise TypeError("give a scenario or the dynamics compiled from it")
+        return compile_dynamics(scenario)
+    if scenario is not None and dynamics.scenario is not scenario and dynamics.scenario != scenario:
+        compiled, given = dynamics.scenario.name, scenario.name
+        if compiled == given:
+            raise ValueError(f"dynamics compiled from another version of scenario {given!r}")
+        raise ValueError(f"dynamics compiled from scenario {compiled!r}, not {given!r}")
+    return dynamics
+
+
 def exam_sittings(scenario: Scenario, course_id: str) -> tuple[Sitting, ...]:
     """The exam attempts open to a completer of ``course_id``, relative to its intake."""
     course = scenario.courses[course_id]

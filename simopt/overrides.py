@@ -60,9 +60,29 @@ def apply_overrides(
                 value=raw,
             )
         parts = [p.strip() for p in parts]
-        value, _ = parse_yaml_text(str(raw), file=f"--set {path}")
+        value = _parse_value(str(raw), path)
         _set(out, parts, value, where, raw)
     return out
+
+
+def _parse_value(raw: str, path: str) -> Any:
+    """The YAML value of one ``--set``; its errors name the override, not a line of it."""
+    try:
+        value, _ = parse_yaml_text(raw, file=f"--set {path}")
+    except ScenarioError as err:
+        if "\n" in raw or err.line != 1:
+            raise
+        # A one-line value has no lines to point at (``--set x:1:1: …`` would only confuse); a
+        # place inside it (``[3, 3:00]``) is named by its path below the override's.
+        inner = f"{path}.{err.path}" if err.path else ""
+        raise ScenarioError(
+            err.rule,
+            file="--set" if inner else err.file,
+            path=inner,
+            value=err.value,
+            show_value=err.show_value,
+        ) from None
+    return value
 
 
 def _set(root: dict[str, Any], parts: list[str], value: Any, where: str, raw: str) -> None:

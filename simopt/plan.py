@@ -21,8 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from simopt.dynamics import Dynamics, compile_dynamics
-from simopt.format import vnd
-from simopt.optimize import Plan, optimize
+from simopt.optimize import Plan, Status, optimize
 from simopt.scenario import Scenario
 from simopt.simulate import SimulationResult, simulate
 from simopt.simulate.probability import is_met
@@ -63,7 +62,8 @@ class RobustPlan:
     confidence: float
     status: str
     """"met": every target holds with the asked probability; "not_met": the loop stopped short
-    (see ``message``); "infeasible": not even the expected-value plan exists."""
+    (see ``message``); "infeasible": not even the expected-value plan exists; "not_solved": the
+    solver could not solve a model at all (``message`` says what it reported and why)."""
     message: str
     expected: Plan
     robust: Plan | None
@@ -311,7 +311,7 @@ def robust_plan(
         return RobustPlan(
             scenario.name,
             confidence,
-            "infeasible",
+            "infeasible" if expected.status is Status.INFEASIBLE else "not_solved",
             expected.message,
             expected,
             None,
@@ -322,15 +322,17 @@ def robust_plan(
     before = sim(expected)
     buffers = dict.fromkeys(scenario.targets, 0.0)
     plan, result = expected, before
-    limited = ceiling_vnd is not None or _has_ceiling(scenario)
     if start_buffers:
         # resume from margins learnt elsewhere (e.g. at a lower confidence, or without a ceiling)
         buffers.update(start_buffers)
         candidate = solve(buffers)
         if not candidate.is_ok:
-            why = _why_not(candidate, limited, d, buffers)
             return stop(
-                "not_met", f"the margins the targets need do not fit: {why}", plan, result, 0
+                _failed(candidate),
+                f"the margins the targets need do not fit: {candidate.message}",
+                plan,
+                result,
+                0,
             )
         plan, result = candidate, sim(candidate)
     round_ = 0
@@ -411,9 +413,9 @@ def robust_plan(
         candidate = solve(buffers)
         if not candidate.is_ok:
             names = ", ".join(sorted(t for t in short if probs[t] < confidence) or sorted(short))
-            why = _why_not(candidate, limited, d, buffers)
+            why = candidate.message  # the optimiser names the cause: seats, ceiling, people
             return stop(
-                "not_met",
+                _failed(candidate),
                 f"{names} cannot be made to hold with probability {confidence:.0%}: {why}",
                 plan,
                 result,
@@ -422,37 +424,10 @@ def robust_plan(
         plan, result = candidate, sim(candidate)
 
 
-def _has_ceiling(scenario: Scenario) -> bool:
-    b = scenario.budget
-    return b.ceiling_vnd_per_year is not None or bool(b.ceiling_vnd_by_year)
-
-
-def _why_not(
-    plan: Plan, ceiling: bool, d: Dynamics | None = None, buffers: dict[str, float] | None = None
-) -> str:
-    if plan.smallest_ceiling_vnd is None:
-        if d is not None and any(c is not None for c in d.capacity):
-            # would unlimited seats carry the margins? then the seats are the binding limit
-            import dataclasses
-
-            from simopt.optimize.lp import build_lp
-            from simopt.optimize.solve import run
-
-            free_seats = dataclasses.replace(d, capacity=tuple(None for _ in d.capacity))
-            if str(run(build_lp(free_seats, buffers=buffers), "highs")) == "optimal":
-                seats = ", ".join(
-                    f"{cid} ({cap:,.0f} a year)"
-                    for cid, cap in zip(d.course_ids, d.capacity, strict=True)
-                    if cap is not None
-                )
-                return f"the course seats bind: {seats}; more seats would allow the margin"
-        return "the people available in time (not money or seats) do not allow the margin"
-    if ceiling:
-        return (
-            "the budget ceiling is too low; a yearly ceiling of "
-            f"{vnd(plan.smallest_ceiling_vnd)} would allow it"
-        )
-    return plan.message
+def _failed(plan: Plan) -> str:
+    """The loop's status when a margin's re-solve fails: short of the confidence, or a model the
+    solver could not solve (which no margin explains)."""
+    return "not_met" if plan.status is Status.INFEASIBLE else "not_solved"
 
 
 @dataclass(frozen=True)

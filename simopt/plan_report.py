@@ -287,3 +287,28 @@ def _driver_lines(evidence: Evidence) -> list[str]:
         for row in top.to_dict("records"):
             lines.append(f"    {driver_text(row)}")
     return lines
+
+
+def plan_tables(r: RobustPlan, evidence: Evidence) -> dict[str, pd.DataFrame | None]:
+    """The files of a plan's run folder; None where this run has no such table (a plan that does
+    not hold has no robust schedule)."""
+    held = r.is_met and r.robust is not None
+    comparison = r.comparison()
+    judged = r.confirmed or r.after
+    return {
+        "schedule.csv": r.robust.schedule if held and r.robust else None,
+        "costs.csv": r.robust.costs if held and r.robust else None,
+        "schedule_expected_value.csv": r.expected.schedule if r.expected.is_ok else None,
+        "targets.csv": None if comparison.empty else comparison,
+        "probability_all_met.csv": judged.joint if judged is not None else None,
+        "price_of_confidence.csv": evidence.price,
+        "drivers.csv": None if evidence.drivers.empty else evidence.drivers,
+        "variance.csv": evidence.variance,
+        "within_ceiling.csv": evidence.ceiling,
+        # what every replication of the judging sample drew: enough to redo its sums
+        "parameters.csv": (
+            judged.parameters.table()
+            if judged is not None and judged.parameters is not None
+            else None
+        ),
+    }

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
+import stat
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +33,17 @@ from pydantic import (
 )
 
 from simopt.errors import ScenarioError, yaml_kind
+from simopt.limits import (
+    MAX_COURSES,
+    MAX_HORIZON_YEARS,
+    MAX_POOLS,
+    MAX_PROMOTIONS,
+    MAX_SCENARIO_BYTES,
+    MAX_SCHEDULE_CELLS,
+    MAX_TARGETS,
+    LimitError,
+    count_rule,
+)
 from simopt.uncertain.spec import Uncertainties
 from simopt.yamlio import DeclaredUncertainty, Provenance, line_of, parse_yaml_text, strip_sources
 
@@ -401,16 +414,7 @@ class Scenario(Model):
 def load_scenario(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenario:
     """Read, validate and return a scenario file; raise :class:`ScenarioError` on any problem."""
     file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=file) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a scenario file", file=file) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=file) from None
-    except ValueError as exc:  # e.g. a NUL byte in the name
-        raise ScenarioError(f"cannot be read ({exc})", file=file) from None
+    raw = read_limited(path, MAX_SCENARIO_BYTES, what="a scenario file", file=file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -422,6 +426,77 @@ def load_scenario(path: str | Path, overrides: Mapping[str, str] | None = None) 
             line=line,
         ) from None
     return parse_scenario(text, file=file, overrides=overrides)
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int, what: str, file: str) -> ScenarioError:
+    if stat.S_ISDIR(mode):
+        return ScenarioError(f"is a directory, not {what}", file=file)
+    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+    return ScenarioError(
+        f"is not a regular file (it is {kind}); give the path of {what}", file=file
+    )
+
+
+def _too_large(size: int | None, limit: int, what: str, file: str) -> LimitError:
+    has = f"is {_megabytes(size)}" if size is not None else "is larger than that"
+    return LimitError(
+        f"{has}; {what} may be at most {_megabytes(limit)} (simopt.limits)", file=file
+    )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def read_limited(path: str | Path, limit: int, *, what: str, file: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; any other file is a one-line
+    :class:`ScenarioError` before (or instead of) reading it.
+
+    The mode is checked before opening: opening a named pipe waits for a writer, forever, and
+    reading a device such as /dev/zero never ends. The file is then opened without blocking and
+    checked again (it may have been swapped in between), and at most ``limit`` + 1 bytes are read
+    whatever its stated size (files in /proc say 0 and hold more).
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(mode, what, file)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_regular(info.st_mode, what, file)
+            if info.st_size > limit:
+                raise _too_large(info.st_size, limit, what, file)
+            chunks: list[bytes] = []
+            got = 0
+            while got <= limit:
+                chunk = handle.read(limit + 1 - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+    except ScenarioError:
+        raise
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=file) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"is a directory, not {what}", file=file) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=file) from None
+    except ValueError as exc:  # e.g. a NUL byte in the name
+        raise ScenarioError(f"cannot be read ({exc})", file=file) from None
+    if got > limit:
+        raise _too_large(None, limit, what, file)
+    return b"".join(chunks)
 
 
 def parse_scenario(
@@ -484,6 +559,7 @@ def build_scenario(data: dict[str, Any], *, file: str = "<scenario>") -> Scenari
             "lists or mappings are nested too deeply (or contain themselves)", file=file
         ) from None
     scenario._provenance = provenance
+    check_limits(scenario, file=file)
     check_rules(scenario, file=file)
     # Imported here: the parser reads the schema of this module to reuse each field's own rules.
     from simopt.uncertain.parse import parse_uncertainties
@@ -594,6 +670,59 @@ def unknown_field_rule(loc: Sequence[Any]) -> str:
     if known:
         return f"unknown field (known fields: {', '.join(known)})"
     return "unknown field"
+
+
+# --------------------------------------------------------------------------- size limits
+
+
+def check_limits(s: Scenario, *, file: str = "<scenario>") -> None:
+    """Refuse a scenario beyond the stated limits of :mod:`simopt.limits` (checked before the
+    cross-field rules, some of which grow with the square of the counts)."""
+
+    def fail(path: str, rule: str) -> NoReturn:
+        raise LimitError(rule, file=file, path=path, show_value=False)
+
+    n_pools = sum(len(g.pools) for g in s.groups.values())
+    if n_pools > MAX_POOLS:
+        fail(
+            "groups",
+            count_rule("pools in all groups", n_pools, MAX_POOLS, "the national scenario has 238"),
+        )
+    if len(s.courses) > MAX_COURSES:
+        fail(
+            "courses",
+            count_rule("courses", len(s.courses), MAX_COURSES, "a province offers a handful"),
+        )
+    h = s.horizon
+    n_years = h.end_year - h.start_year + 1
+    if n_years > MAX_HORIZON_YEARS:
+        fail(
+            "horizon.end_year",
+            count_rule(
+                f"years in the horizon ({h.start_year}–{h.end_year})",
+                n_years,
+                MAX_HORIZON_YEARS,
+                "plans run 5–15 years",
+            ),
+        )
+    if len(s.targets) > MAX_TARGETS:
+        fail(
+            "targets",
+            count_rule("targets", len(s.targets), MAX_TARGETS, "a province states about 10"),
+        )
+    if len(s.promotions) > MAX_PROMOTIONS:
+        fail(
+            "promotions",
+            count_rule("promotions", len(s.promotions), MAX_PROMOTIONS, "about 10 a pool"),
+        )
+    cells = n_pools * len(s.courses) * max(n_years, 1)
+    if cells > MAX_SCHEDULE_CELLS:
+        fail(
+            "groups",
+            f"{n_pools:,} pools × {len(s.courses):,} courses × {n_years:,} years = {cells:,} "
+            f"enrolment cells; a scenario may have at most {MAX_SCHEDULE_CELLS:,} "
+            "(the optimiser's problem grows with them)",
+        )
 
 
 # --------------------------------------------------------------------------- cross-field rules

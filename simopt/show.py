@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from simopt.errors import printable
 from simopt.format import people, vnd
 from simopt.scenario import Scenario
 from simopt.uncertain.spec import Range, is_drawn_mix, is_drawn_scalar
@@ -94,7 +95,10 @@ def summary(scenario: Scenario) -> str:
         f"({len(s.provenance.unsourced)} written without a source).",
     ]
     lines += ["", *uncertainty_lines(s)]
-    return "\n".join(lines)
+    # Titles, names, attribute values and sources are the file's text: a control character in
+    # one (ESC, CR, a bidi override) would act on the terminal instead of being shown. Each line
+    # is escaped as a whole, so that nothing added later to the summary can slip through.
+    return "\n".join(printable(line) for line in lines)
 
 
 def unranged_assumptions(scenario: Scenario) -> list[str]:
@@ -139,7 +143,7 @@ def uncertainty_lines(scenario: Scenario) -> list[str]:
     if u.correlations:
         lines.append("Correlations (Spearman rank, in every replication):")
         for c in u.correlations:
-            lines.append(f"  {c.label}: {c.rank_correlation:g} — {_short(c.source)}")
+            lines.append(f"  {printable(c.label)}: {c.rank_correlation:g} — {_short(c.source)}")
             lines.append(f"    between {', '.join(c.paths)}")
     none = unranged_assumptions(scenario)
     explained = sum(
@@ -172,4 +176,7 @@ def _number(x: float) -> str:
 
 def _short(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= SOURCE_CHARS else text[: SOURCE_CHARS - 1].rstrip() + "…"
+    shown = printable(text, SOURCE_CHARS)
+    if shown != text and shown.endswith("…"):  # cut: no space before the ellipsis
+        shown = shown[:-1].rstrip() + "…"
+    return shown

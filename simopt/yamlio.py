@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from simopt.errors import ScenarioError, yaml_kind
+from simopt.errors import ScenarioError, printable, yaml_kind
 
 ASSUMPTION = "assumption"
 
@@ -177,6 +177,8 @@ def check_nodes(root: yaml.Node, *, file: str = "<text>") -> None:
             continue
         if key in size:
             continue
+        if isinstance(node, yaml.ScalarNode):
+            _check_number_form(node, paths.get(key, ()), file)
         on_path.add(key)
         stack.append((node, True))
         if isinstance(node, yaml.MappingNode):
@@ -197,6 +199,73 @@ def check_nodes(root: yaml.Node, *, file: str = "<text>") -> None:
             if cid not in size:
                 paths.setdefault(cid, (*here, label))
                 stack.append((child, False))
+
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_STR_TAG = "tag:yaml.org,2002:str"
+_SHOWN_CHARS = 40
+"""Longest number text a message repeats (a 400-digit number is cut, not echoed whole)."""
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_BINARY = re.compile(r"[-+]?0b[01_]+")
+
+
+def _check_number_form(node: yaml.ScalarNode, path: tuple[str, ...], file: str) -> None:
+    """Refuse the YAML 1.1 number forms that mean something else in YAML 1.2 and to a reader.
+
+    PyYAML reads YAML 1.1: ``0100`` is octal (64), ``3:00`` is base 60 (180) and ``0b11`` is
+    binary (3). A planner who types ``seats_per_year: 0100`` means a hundred, and a file written
+    for YAML 1.2 tools means it too; taking 64 silently would change the plan. So these forms are
+    errors that say what to write instead. Hexadecimal (``0x1F``) means the same in both and stays.
+    """
+    text = str(node.value)
+    tag = node.tag
+    plain = node.style is None
+    shown = printable(text, _SHOWN_CHARS)
+    rule = ""
+    if tag == _INT_TAG and _BINARY.fullmatch(text):
+        decimal = _yaml11_number(node)
+        rule = f"{shown}: a binary number in YAML 1.1" + (
+            f" (read as {decimal}); write {decimal}" if decimal else "; write it in decimal"
+        )
+    elif tag in {_INT_TAG, _FLOAT_TAG} and ":" in text:
+        read = _yaml11_number(node)
+        rule = (
+            f"{shown}: a base-60 number in YAML 1.1"
+            + (f" (read as {read})" if read else "")
+            + "; write the number itself, or quote it if it is text"
+        )
+    elif (tag == _INT_TAG or (tag == _STR_TAG and plain)) and _LEADING_ZERO.fullmatch(text):
+        # ``08`` and ``09`` are not octal, so YAML 1.1 makes them text: just as surprising.
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").replace("_", "").lstrip("0") or "0"
+        octal = _yaml11_number(node) if tag == _INT_TAG else None
+        read = "text" if tag == _STR_TAG else "octal" + (f", {octal}" if octal else "")
+        rule = (
+            f"{shown}: a leading zero is ambiguous (YAML 1.1 reads it as {read}); "
+            f"write {printable(sign + digits, _SHOWN_CHARS)}"
+        )
+    if rule:
+        line, column = _mark_position(node.start_mark)
+        raise ScenarioError(
+            rule, file=file, path=".".join(path), line=line, column=column, show_value=False
+        )
+
+
+def _yaml11_number(node: yaml.ScalarNode) -> str | None:
+    """What PyYAML makes of a scalar ("180"), or None when that is too long to be worth showing."""
+    loader = _Loader("")
+    try:
+        value = yaml.SafeLoader.construct_object(loader, node)
+    except Exception:  # the message must not fail; the form alone is reason enough to refuse
+        return None
+    finally:
+        loader.dispose()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if not isinstance(value, int) or abs(value) >= 10**_SHOWN_CHARS:
+        return None  # (and str() of a 5,000-digit int raises)
+    return str(value)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

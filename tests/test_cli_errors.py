@@ -39,7 +39,7 @@ def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixtur
 
 def test_a_directory_as_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["simulate", LONG_AN, "--schedule", str(tmp_path), "--reps", "5"]) == 2
-    assert "cannot be read" in _one_line_error(capsys)
+    assert "is a directory, not a schedule file" in _one_line_error(capsys)
 
 
 def test_a_schedule_with_the_wrong_columns(
@@ -56,7 +56,9 @@ def test_an_absurd_enrolment(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     bad = tmp_path / "big.csv"
     bad.write_text("year,pool,course,enrolments\n2022,pe_staff,level4,1e30\n")
     assert main(["simulate", LONG_AN, "--schedule", str(bad), "--reps", "5"]) == 2
-    assert "1e+30" in _one_line_error(capsys)
+    err = _one_line_error(capsys)
+    # the file, its line, the column and the value as written, with the rule
+    assert f"{bad}:2: enrolments = '1e30': must be at most 1,000,000,000" in err
 
 
 def test_too_few_replications_for_the_confidence(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,10 +71,16 @@ def test_an_infeasible_run_leaves_no_stale_schedule(
 ) -> None:
     assert main(["optimize", LONG_AN, "--out", str(tmp_path), "--json"]) == 0
     assert (tmp_path / "schedule.csv").is_file()
-    assert (
-        main(["optimize", LONG_AN, "--out", str(tmp_path), "--json", "--ceiling-vnd", "1e9"]) == 1
-    )
+    capsys.readouterr()
+    infeasible = ["optimize", LONG_AN, "--out", str(tmp_path), "--json", "--ceiling-vnd", "1e9"]
+    # an earlier run is never overwritten unasked: one line, exit 2, the run intact
+    assert main(infeasible) == 2
+    assert "--replace" in _one_line_error(capsys)
+    assert (tmp_path / "schedule.csv").is_file()
+    assert main([*infeasible, "--replace"]) == 1
     capsys.readouterr()
     assert not (tmp_path / "schedule.csv").exists()
     assert not (tmp_path / "costs.csv").exists()
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "infeasible"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "infeasible" and manifest["exit_code"] == 1

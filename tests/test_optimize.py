@@ -404,18 +404,112 @@ def test_the_smallest_ceiling_is_just_enough(long_an: Scenario) -> None:
     assert optimize(long_an, ceiling_vnd=smallest * 0.99).status is Status.INFEASIBLE
 
 
-def test_pass_probability_zero_is_infeasible_at_any_budget() -> None:
-    plan = optimize(tiny(courses__c__exam_pass_probability=0.0))
+@pytest.mark.parametrize("field", ["exam_pass_probability", "completion_rate"])
+def test_a_course_that_certifies_nobody_is_named_as_the_cause(field: str) -> None:
+    plan = optimize(tiny(**{f"courses__c__{field}": 0.0}))
     assert_explained_infeasible(plan)
     assert plan.smallest_ceiling_vnd is None
-    assert "no budget can meet" in plan.message
+    assert plan.cause == "course"
+    assert plan.message.startswith(f"courses.c.{field} is 0: nobody can be trained to level 3")
+    assert "no budget or seats can meet t" in plan.message
 
 
-def test_a_seat_cap_of_zero_is_infeasible_at_any_budget() -> None:
+def test_a_dead_first_step_is_named_for_a_target_two_steps_up(long_an: Scenario) -> None:
+    dead = load_scenario(LONG_AN, {"courses.level3.exam_pass_probability": "0"})
+    plan = optimize(dead)
+    assert plan.cause == "course"
+    assert "courses.level3.exam_pass_probability is 0" in plan.message
+    assert "pe_2030" in plan.message  # a level-4 target: its people must pass level 3 first
+
+
+def test_a_seat_cap_of_zero_is_named_as_the_cause() -> None:
     plan = optimize(tiny(courses__c__seats_per_year=0))
     assert_explained_infeasible(plan)
     assert plan.smallest_ceiling_vnd is None
-    assert "no budget can meet" in plan.message
+    assert plan.cause == "seats"
+    assert plan.message.startswith("the course seats bind: c (0 a year;")
+    assert "more seats in c would meet every target" in plan.message
+
+
+def test_only_the_courses_whose_seats_stand_in_the_way_are_named(long_an: Scenario) -> None:
+    plan = optimize(load_scenario(LONG_AN, {"courses.level4.seats_per_year": "2000"}))
+    assert plan.cause == "seats"
+    assert "level4 (2.000 a year; the cheapest plan without that limit takes" in plan.message
+    assert "level3 (" not in plan.message
+
+
+def test_seats_come_before_the_ceiling_and_the_ceiling_before_people() -> None:
+    # 20 seats a year would do; a ceiling of 10 places a year would not, seats or no seats
+    plan = optimize(
+        tiny(courses__c__seats_per_year=20, budget={"ceiling_vnd_per_year": 10 * TUITION})
+    )
+    assert plan.cause == "ceiling"
+    assert plan.message.startswith("the budget ceiling is too low: t cannot be met")
+    assert vnd(15 * TUITION) in plan.message
+    plan = optimize(
+        tiny(courses__c__seats_per_year=10, budget={"ceiling_vnd_per_year": 20 * TUITION})
+    )
+    assert plan.cause == "seats"
+    # neither more seats alone nor more money alone would do
+    plan = optimize(tiny(courses__c__seats_per_year=10, budget={"ceiling_vnd_per_year": 0}))
+    assert plan.cause == "seats_and_ceiling"
+    assert plan.message.startswith("the course seats (c) and the budget ceiling bind together")
+
+
+def test_more_people_than_there_are_is_blamed_on_the_people() -> None:
+    target = dict(COUNT_30, min_count=150)
+    plan = optimize(tiny(targets__t=target, budget={"ceiling_vnd_per_year": 1e9}))
+    assert_explained_infeasible(plan)
+    assert plan.cause == "people"
+    assert plan.message == (
+        "the people available in time limit the targets, whatever the seats or budget: at best "
+        "t is 50 people short"
+    )
+
+
+def test_margins_that_do_not_fit_are_said_to_be_margins() -> None:
+    plan = optimize(tiny(courses__c__seats_per_year=20), buffers={"t": 15.0})
+    assert plan.cause == "seats"
+    assert plan.message.endswith("would meet every target with its margin")
+
+
+def test_a_model_the_solver_cannot_solve_says_so_and_why(long_an: Scenario) -> None:
+    huge = load_scenario(LONG_AN, {"courses.level3.tuition_vnd_per_trainee": "1e18"})
+    plan = optimize(huge)
+    assert plan.status is Status.NOT_SOLVED
+    assert plan.message.startswith("the solver could not solve the model (HiGHS status: ")
+    assert (
+        "it is badly scaled: tuition of 1e18 đ per trainee for course level3 is 10^11 times the "
+        "next largest, tuition of 16.000.000 đ per trainee for course level4"
+    ) in plan.message
+    assert "infeasible" not in plan.message
+
+
+def test_scaling_is_judged_by_the_spread_of_the_amounts(long_an: Scenario) -> None:
+    from simopt.optimize.diagnose import scaling_problem
+
+    assert scaling_problem(compile_dynamics(long_an)) is None
+    tiny_fee = compile_dynamics(load_scenario(LONG_AN, {"exams.fee_vnd": "0.001"}))
+    assert scaling_problem(tiny_fee) == (
+        "it is badly scaled: tuition of 16.000.000 đ per trainee for course level4 is 10^10 "
+        "times exam fee of 0 đ per sitting"
+    )
+
+
+def test_dynamics_compiled_from_another_scenario_are_refused(long_an: Scenario) -> None:
+    other = load_scenario(LONG_AN, {"courses.level4.tuition_vnd_per_trainee": "1"})
+    with pytest.raises(ValueError, match="another version of scenario 'long_an'"):
+        optimize(other, dynamics=compile_dynamics(long_an))
+    with pytest.raises(ValueError, match="compiled from scenario 'tiny', not 'long_an'"):
+        optimize(long_an, dynamics=compile_dynamics(tiny()))
+
+
+def test_dynamics_alone_or_from_an_equal_scenario_are_accepted(
+    long_an: Scenario, long_an_plan: Plan
+) -> None:
+    again = compile_dynamics(load_scenario(LONG_AN))
+    assert optimize(None, dynamics=again).total_cost_vnd == long_an_plan.total_cost_vnd
+    assert optimize(long_an, dynamics=again).total_cost_vnd == long_an_plan.total_cost_vnd
 
 
 def test_an_empty_pool_meets_a_share_target_at_no_cost() -> None:

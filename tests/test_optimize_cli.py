@@ -256,7 +256,7 @@ def test_as_written_json_prices_the_2025_counts_at_nothing(
     assert counts["pe_2025"] == pytest.approx(0.0, abs=1e-6)
     assert counts["pe_2030"] == pytest.approx(16_000_000, abs=1e-3)
     more = ["--set", "targets.pe_2025.min_count=5444"]
-    assert main(["optimize", AS_WRITTEN, *more, "--out", str(tmp_path), "--json"]) == 0
+    assert main(["optimize", AS_WRITTEN, *more, "--out", str(tmp_path / "more"), "--json"]) == 0
     raised = strict_json(capsys.readouterr().out)
     assert raised["total_cost_vnd"] == pytest.approx(summary["total_cost_vnd"], abs=1)
 
@@ -280,3 +280,15 @@ def test_whole_classes_json_has_limits_but_no_unpriced_rows(
     assert summary["shadow_prices"] == []
     assert summary["binding_limits"]["availability"] > 0
     assert "expectation_note" in summary
+
+
+def test_the_ceilings_sweep_is_a_library_function() -> None:
+    from simopt.ceilings import sweep_ceilings
+    from simopt.scenario import load_scenario
+
+    sweep = sweep_ceilings(load_scenario(LONG_AN), from_vnd=1e10, to_vnd=1e11, steps=3)
+    assert sweep.table["ceiling_vnd"].tolist() == pytest.approx([1e10, 5.5e10, 1e11])
+    assert sweep.robust is None and sweep.confidence is None
+    assert sweep.smallest_ceiling_vnd is not None
+    assert strict_json(json.dumps(sweep.to_dict()))["ceilings"][0]["feasible"] is False
+    assert "Smallest yearly ceiling meeting every target" in sweep.text()

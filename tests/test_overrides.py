@@ -272,3 +272,49 @@ def test_cli_set_errors(
     assert err.count("\n") == 1
     assert words in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        pytest.param(
+            "courses.level3.seats_per_year=0100",
+            "--set courses.level3.seats_per_year: 0100: a leading zero is ambiguous "
+            "(YAML 1.1 reads it as octal, 64); write 100",
+            id="octal",
+        ),
+        pytest.param(
+            "courses.level3.seats_per_year=3:00",
+            "--set courses.level3.seats_per_year: 3:00: a base-60 number in YAML 1.1 "
+            "(read as 180); write the number itself, or quote it if it is text",
+            id="base-60",
+        ),
+        pytest.param(
+            "courses.level3.seats_per_year=0b11",
+            "--set courses.level3.seats_per_year: 0b11: a binary number in YAML 1.1 "
+            "(read as 3); write 3",
+            id="binary",
+        ),
+        pytest.param(
+            "exams.session_months=[3, 09]",
+            "--set: exams.session_months.1: 09: a leading zero is ambiguous "
+            "(YAML 1.1 reads it as text); write 9",
+            id="inside-a-list",
+        ),
+    ],
+)
+def test_yaml_11_numbers_refused_in_set(
+    long_an_path: Path, capsys: pytest.CaptureFixture[str], assignment: str, message: str
+) -> None:
+    rc = main(["validate", str(long_an_path), "--set", assignment])
+    out, err = capsys.readouterr()
+    assert (rc, out, err) == (2, "", f"simopt: {message}\n")
+
+
+def test_yaml_12_numbers_still_read_in_set(long_an_path: Path) -> None:
+    s = load_scenario(
+        long_an_path,
+        overrides={"courses.level3.seats_per_year": "0x64", "budget.ceiling_vnd_per_year": "2e10"},
+    )
+    assert s.courses["level3"].seats_per_year == 100
+    assert s.budget.ceiling_vnd_per_year == 2e10

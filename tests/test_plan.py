@@ -150,9 +150,11 @@ def test_cli_set_changes_the_answer(tmp_path: Path, capsys) -> None:  # type: ig
     assert cost[1] > cost[0]
 
 
-def test_cli_compare_prints_one_column_per_scenario(capsys) -> None:  # type: ignore[no-untyped-def]
-    rc = main(["compare", LONG_AN, "scenarios/quang_tri.yaml", "--reps", "200", "--json"])
-    assert rc == 0
+def test_cli_compare_prints_one_column_per_scenario(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["compare", LONG_AN, "scenarios/quang_tri.yaml", "--reps", "200", "--json"]
+    assert main([*args, "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "compare.csv").is_file()
+    assert len(json.loads((tmp_path / "cmp" / "manifest.json").read_text())["scenarios"]) == 2
     table = json.loads(capsys.readouterr().out)
     assert set(table["status"]) == {"long_an", "quang_tri"}
     assert "pe_2025 (2025): probability met" in table

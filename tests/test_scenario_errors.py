@@ -792,3 +792,90 @@ def test_cli_valid_scenario(long_an_path: Path, capsys: pytest.CaptureFixture[st
     assert rc == 0
     assert "valid scenario 'long_an'" in out
     assert err == ""
+
+
+# --------------------------------------------------------------------------- YAML 1.1 numbers
+
+SEATS = "seats_per_year: {value: 3000,"
+
+
+@pytest.mark.parametrize(
+    ("written", "rule"),
+    [
+        pytest.param(
+            "0100",
+            "0100: a leading zero is ambiguous (YAML 1.1 reads it as octal, 64); write 100",
+            id="octal",
+        ),
+        pytest.param(
+            "08",
+            "08: a leading zero is ambiguous (YAML 1.1 reads it as text); write 8",
+            id="not-octal",
+        ),
+        pytest.param(
+            "3:00",
+            "3:00: a base-60 number in YAML 1.1 (read as 180); write the number "
+            "itself, or quote it if it is text",
+            id="base-60",
+        ),
+        pytest.param("0b11", "0b11: a binary number in YAML 1.1 (read as 3); write 3", id="binary"),
+        pytest.param(
+            "0" + "7" * 400,
+            f"a leading zero is ambiguous (YAML 1.1 reads it as octal); write {'7' * 39}…",
+            id="long",
+        ),
+    ],
+)
+def test_yaml_11_numbers_refused(
+    long_an_path: Path, tmp_path: Path, written: str, rule: str
+) -> None:
+    text = long_an_path.read_text(encoding="utf-8")
+    assert SEATS in text
+    line = text[: text.index(SEATS)].count("\n") + 1
+    path = tmp_path / "octal.yaml"
+    path.write_text(text.replace(SEATS, f"seats_per_year: {{value: {written},", 1))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    err = info.value
+    assert err.line == line
+    assert err.path == "courses.level3.seats_per_year.value"
+    assert err.message.startswith(f"{path}:{line}:")
+    assert err.message.endswith(rule)
+    assert "7" * 100 not in err.message
+
+
+def test_yaml_12_numbers_still_read(long_an_path: Path, tmp_path: Path) -> None:
+    text = long_an_path.read_text(encoding="utf-8").replace(
+        SEATS, "seats_per_year: {value: 0x64,", 1
+    )
+    text = text.replace("seats_per_year: {value: 4500,", "seats_per_year: {value: 4_500,", 1)
+    path = tmp_path / "hex.yaml"
+    path.write_text(text, encoding="utf-8")
+    s = load_scenario(path)
+    assert s.courses["level3"].seats_per_year == 100
+    assert s.courses["level4"].seats_per_year == 4500
+
+
+# --------------------------------------------------------------------------- control characters
+
+
+def test_control_characters_escaped_in_messages(
+    long_an: Data, write_yaml: Callable[[Any], Path]
+) -> None:
+    long_an["\x1b[2J\u202eevil\r"] = 1
+    long_an["title"] = "x" * 200
+    path = write_yaml(long_an)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = info.value.message
+    assert "\\x1b[2J\\u202eevil\\x0d" in message
+    assert not any(c in message for c in "\x1b\u202e\r\n")
+
+
+def test_long_keys_and_values_cut(long_an: Data, write_yaml: Callable[[Any], Path]) -> None:
+    long_an["k" * 500] = "v" * 500
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write_yaml(long_an))
+    assert "k" * 60 not in info.value.message
+    assert "v" * 60 not in info.value.message
+    assert "…" in info.value.message

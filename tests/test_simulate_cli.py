@@ -36,7 +36,7 @@ def test_simulate_the_optimisers_plan_prints_json_with_every_targets_probability
         20,
         1,
     )
-    assert summary["engine"] == "simpy"
+    assert summary["engine"] == "fast"  # the one default of every command
     scenario = load_scenario(ROOT / AS_WRITTEN)
     targets = summary["targets"]
     assert {r["target"] for r in targets} == set(scenario.targets)
@@ -65,7 +65,7 @@ def test_the_table_output_names_each_target_and_the_output_folder(
     rc = main(["simulate", AS_WRITTEN, "--optimize", "--reps", "3", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "3 replications, seed 0, simpy engine" in out
+    assert "3 replications, seed 0, fast engine" in out
     for tid in ("pd_2025", "pe_2030", "commune_2030"):
         assert tid in out
     assert "optimiser expected" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -413,3 +415,71 @@ def test_public_spending_is_the_public_part_and_is_judged_against_a_ceiling() ->
     assert 0.2 < tight["probability_within"].iloc[0] < 0.8
     assert tight["probability_within"].iloc[-1] == tight["probability_within"].iloc[0]
     assert tight["probability_within_low95"].iloc[0] < tight["probability_within"].iloc[0]
+
+
+# --------------------------------------------------------------------------- one engine input
+
+
+def test_dynamics_compiled_from_another_scenario_are_refused(
+    long_an: tuple[Scenario, pd.DataFrame],
+) -> None:
+    a, sched = long_an
+    b = load_scenario(SCENARIOS / "long_an.yaml", {"courses.level4.exam_pass_probability": "0.3"})
+    with pytest.raises(ValueError, match="another version of scenario 'long_an'"):
+        simulate(b, sched, reps=3, dynamics=compile_dynamics(a))
+    other = tiny()
+    with pytest.raises(ValueError, match="compiled from scenario 'tiny', not 'long_an'"):
+        simulate(a, sched, reps=3, dynamics=compile_dynamics(other))
+
+
+def test_dynamics_from_an_equal_scenario_or_alone_are_accepted(
+    long_an: tuple[Scenario, pd.DataFrame],
+) -> None:
+    a, sched = long_an
+    again = load_scenario(SCENARIOS / "long_an.yaml")
+    assert again is not a
+    d = compile_dynamics(again)
+    kwargs: dict[str, Any] = {"reps": 250, "seed": 4, "engine": "fast"}
+    assert_same_result(simulate(a, sched, dynamics=d, **kwargs), simulate(a, sched, **kwargs))
+    assert_same_result(simulate(None, sched, dynamics=d, **kwargs), simulate(a, sched, **kwargs))
+    with pytest.raises(TypeError, match="scenario or the dynamics"):
+        simulate(None, sched)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("uncertainty", ["ranges", "none"])
+def test_workers_run_the_dynamics_they_are_given(
+    long_an: tuple[Scenario, pd.DataFrame], engine: str, uncertainty: str
+) -> None:
+    # dynamics no scenario compiles to (100 seats a course, which nothing draws): a worker that
+    # recompiled from the scenario would run another model than the first process
+    s, sched = long_an
+    d = dataclasses.replace(compile_dynamics(s), capacity=(100.0, 100.0))
+    kwargs: dict[str, Any] = {
+        "reps": reps_for(engine),
+        "seed": 8,
+        "engine": engine,
+        "uncertainty": uncertainty,
+        "keep_replications": True,
+    }
+    one = simulate(None, sched, dynamics=d, workers=1, **kwargs)
+    two = simulate(None, sched, dynamics=d, workers=2, **kwargs)
+    assert_same_result(one, two)
+    assert one.uncertainty == uncertainty
+    plain = simulate(s, sched, workers=1, **kwargs)
+    assert not np.array_equal(one.attained, plain.attained)  # the seats did bind
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_a_run_too_large_for_memory_fails_at_once_in_one_line(
+    long_an: tuple[Scenario, pd.DataFrame],
+) -> None:
+    s, sched = long_an
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="100,000,000 replications") as caught:
+        simulate(s, sched, reps=100_000_000)
+    assert time.perf_counter() - started < 2.0
+    message = str(caught.value)
+    assert "\n" not in message and "GiB" in message and "fit" in message

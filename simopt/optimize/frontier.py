@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pulp
 
-from simopt.dynamics import Dynamics, compile_dynamics
+from simopt.dynamics import Dynamics, compile_dynamics, engine_dynamics
 from simopt.optimize.lp import MONEY_UNIT_VND, SHORTFALL_SCALE, LpModel, build_lp
 from simopt.optimize.solve import make_solver, silence_highs_banner, smallest_ceiling
 from simopt.scenario import Scenario, Target
@@ -150,7 +150,7 @@ def ceiling_frontier(
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per ceiling: feasible, minimum cost, attainment and shortfall per target."""
-    frontier = Frontier(dynamics or compile_dynamics(scenario))
+    frontier = Frontier(engine_dynamics(scenario, dynamics))
     rows = []
     for ceiling in ceilings_vnd:
         rows.append(frontier.solve_at(ceiling))

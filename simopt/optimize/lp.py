@@ -90,6 +90,7 @@ def build_lp(
     mode: str = "min_cost",
     fixed_enrolments: Any = None,
     buffers: dict[str, float] | None = None,
+    ceilings: bool = True,
 ) -> LpModel:
     """Build the problem.
 
@@ -101,6 +102,7 @@ def build_lp(
     that schedule: enrolments fixed, no targets, ceilings, seats or availability imposed.
     ``buffers`` asks, per target id, for that many people above the requirement (a margin
     learnt from simulation, so that the target holds with a stated probability).
+    ``ceilings=False`` leaves every budget ceiling out (to tell whether they are what binds).
     """
     projecting = fixed_enrolments is not None
     s = d.scenario
@@ -255,7 +257,7 @@ def build_lp(
     if mode == "min_ceiling":
         ceiling_var = pulp.LpVariable("ceiling_vnd_per_year", 0)
         model.ceiling_var = ceiling_var
-    for yr in [] if projecting else cost_years:
+    for yr in cost_years if ceilings and not projecting else []:
         cap = ceiling_vnd if ceiling_vnd is not None else s.budget.ceiling_for(yr)
         if ceiling_var is not None:
             model.ceiling_rows[yr] = _add(prob, cost_by_year[yr] <= ceiling_var, f"ceiling_{yr}")

@@ -71,6 +71,9 @@ class Plan:
     """When a ceiling is too low: the smallest uniform yearly ceiling meeting every target."""
     lp_cost_vnd: float | None = None
     """With integer classes: the cost of the continuous relaxation, for the rounding premium."""
+    cause: str | None = None
+    """When infeasible, what binds first: "course" (one certifies nobody), "seats", "ceiling",
+    "seats_and_ceiling" or "people" (the people available in time)."""
 
     @property
     def is_ok(self) -> bool:

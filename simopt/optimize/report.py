@@ -30,6 +30,8 @@ def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
         "ceiling_vnd_per_year": plan.ceiling_vnd,
         "total_cost_vnd": _clean(plan.total_cost_vnd),
     }
+    if plan.cause is not None:
+        out["cause"] = plan.cause  # what binds first, for scripts: the message says it in words
     if plan.is_ok:
         sched = plan.schedule
         out["enrolments_by_year"] = {

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pulp
 
-from simopt.dynamics import Dynamics, compile_dynamics
-from simopt.format import vnd
+from simopt.dynamics import Dynamics, engine_dynamics
+from simopt.optimize.diagnose import explain_infeasible, not_solved_message
 from simopt.optimize.lp import MONEY_UNIT_VND, LpModel, build_lp
 from simopt.optimize.plan import SCHEDULE_COLUMNS, Plan, Status
 from simopt.scenario import Scenario
@@ -90,7 +90,7 @@ def value(expr: Any) -> float:
 
 
 def optimize(
-    scenario: Scenario,
+    scenario: Scenario | None,
     *,
     ceiling_vnd: float | None = None,
     solver: str = "highs",
@@ -98,8 +98,13 @@ def optimize(
     dynamics: Dynamics | None = None,
     buffers: dict[str, float] | None = None,
 ) -> Plan:
-    """The minimum-cost enrolment schedule meeting every target, or an explained failure."""
-    d = dynamics or compile_dynamics(scenario)
+    """The minimum-cost enrolment schedule meeting every target, or an explained failure.
+
+    The LP is built from ``dynamics`` (compiled from ``scenario`` when not given); given both,
+    they must agree (:func:`simopt.dynamics.engine_dynamics`), and ``scenario`` may be None.
+    """
+    d = engine_dynamics(scenario, dynamics)
+    scenario = d.scenario
     model = build_lp(d, ceiling_vnd=ceiling_vnd, integer_classes=integer_classes, buffers=buffers)
     status = run(model, solver)
     ceiling = ceiling_vnd if ceiling_vnd is not None else scenario.budget.ceiling_vnd_per_year
@@ -149,38 +154,59 @@ def optimize(
         smallest = smallest_ceiling(
             d, solver=solver, buffers=buffers, integer_classes=integer_classes
         )
-        unmet = sorted(
-            best.loc[(best["year"] == best["target_year"]) & ~best["met"], "target"].tolist()
+        b = scenario.budget
+        has_ceiling = (
+            ceiling is not None
+            or bool(b.ceiling_vnd_by_year)
+            or bool(b.source_ceilings_vnd_per_year)
         )
-        has_ceiling = ceiling is not None or bool(scenario.budget.ceiling_vnd_by_year)
-        if smallest is None:
-            why = (
-                "no budget can meet every target: seats, time or the people available limit "
-                f"them ({', '.join(unmet) or 'see best attainment'} fall short)"
+
+        def solve_variant(variant: Dynamics, ceilings: bool) -> LpModel | None:
+            trial = build_lp(
+                variant,
+                ceiling_vnd=ceiling_vnd,
+                integer_classes=integer_classes,
+                buffers=buffers,
+                ceilings=ceilings,
             )
-        elif has_ceiling:
-            why = (
-                f"the budget ceiling is too low: {', '.join(unmet)} cannot be met; the smallest "
-                f"yearly ceiling meeting every target is {vnd(smallest)}"
+            return trial if run(trial, solver) is Status.OPTIMAL else None
+
+        def relaxed_best(variant: Dynamics) -> pd.DataFrame:
+            return best_attainment(
+                variant,
+                ceiling_vnd=None,
+                solver=solver,
+                buffers=buffers,
+                integer_classes=integer_classes,
+                ceilings=False,
             )
-        else:
-            why = f"targets cannot all be met: {', '.join(unmet)}"
+
+        why = explain_infeasible(
+            d,
+            solve=solve_variant,
+            best=best,
+            has_ceiling=has_ceiling,
+            smallest_ceiling_vnd=smallest,
+            margins=any(v > 0 for v in (buffers or {}).values()),
+            relaxed_best=relaxed_best,
+        )
         return Plan(
             status=status,
-            message=why,
+            message=why.message,
             best_attainment=best,
             smallest_ceiling_vnd=smallest,
+            cause=why.cause,
             **common,
         )
-    return Plan(status=status, message=f"the solver ended with status '{status}'", **common)
+    return Plan(status=status, message=not_solved_message(d, model, solver, status), **common)
 
 
 def project(
-    scenario: Scenario, enrolments: Any, *, dynamics: Dynamics | None = None
+    scenario: Scenario | None, enrolments: Any, *, dynamics: Dynamics | None = None
 ) -> pd.DataFrame:
     """The expected attainment of any schedule (years × pools × courses array), by the same
     balance equations the optimiser plans with."""
-    d = dynamics or compile_dynamics(scenario)
+    d = engine_dynamics(scenario, dynamics)
     model = build_lp(d, fixed_enrolments=enrolments)
     status = run(model, "highs")
     if status is not Status.OPTIMAL:
@@ -195,14 +221,17 @@ def best_attainment(
     solver: str,
     buffers: dict[str, float] | None = None,
     integer_classes: bool = False,
+    ceilings: bool = True,
 ) -> pd.DataFrame:
-    """Attainment of the schedule minimising weighted relative shortfall under the constraints."""
+    """Attainment of the schedule minimising weighted relative shortfall under the constraints
+    (``ceilings=False``: with no budget ceiling at all)."""
     model = build_lp(
         d,
         ceiling_vnd=ceiling_vnd,
         mode="min_shortfall",
         buffers=buffers,
         integer_classes=integer_classes,
+        ceilings=ceilings,
     )
     status = run(model, solver)
     if status is not Status.OPTIMAL:

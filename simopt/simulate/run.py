@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from simopt.dynamics import N_LEVELS, Dynamics, compile_dynamics
+from simopt.dynamics import N_LEVELS, Dynamics, engine_dynamics
+from simopt.limits import check_replications
 from simopt.scenario import Scenario
 from simopt.simulate.engines import ENGINES, run_fast, run_simpy
 from simopt.simulate.probability import is_met, joint_table, variance_split, wilson
@@ -180,14 +181,23 @@ class SimulationResult:
         return float(row["probability_met"].iloc[0])
 
 
-WorkArgs = tuple[
-    Scenario, FloatArray, str, "int | list[int]", list[int], bool, int, "ParameterDraws | None"
-]
+# What every piece of a run shares, handed to each worker process once when it starts: the
+# compiled dynamics themselves (never the scenario to recompile: the dynamics are the model the
+# caller chose), the schedule and the drawn parameters of all replications.
+_Shared = tuple[Dynamics, FloatArray, "ParameterDraws | None"]
+_shared: _Shared | None = None
 
 
-def _work(args: WorkArgs) -> dict[str, Any]:
-    scenario, enrol, engine, seed, units, keep, total_reps, draws = args
-    d = compile_dynamics(scenario)
+def _start_worker(d: Dynamics, enrol: FloatArray, draws: ParameterDraws | None) -> None:
+    global _shared
+    _shared = (d, enrol, draws)
+
+
+def _work(
+    engine: str, seed: int | list[int], units: list[int], keep: bool, total_reps: int
+) -> dict[str, Any]:
+    assert _shared is not None, "a worker runs only after _start_worker"
+    d, enrol, draws = _shared
     return _run_units(d, enrol, engine, seed, units, keep, total_reps, draws)
 
 
@@ -233,7 +243,7 @@ def _run_units(
 
 
 def simulate(
-    scenario: Scenario,
+    scenario: Scenario | None,
     schedule: pd.DataFrame,
     *,
     reps: int = 1000,
@@ -254,6 +264,11 @@ def simulate(
     values. ``parameters`` gives the replications' parameters outright (a design, e.g. each
     range at its ends) instead of drawing them. ``split_variance`` runs the same parameters
     again with other luck to split each target's variance between the two.
+
+    The engines run ``dynamics`` (compiled from ``scenario`` when not given); given both, they
+    must agree (:func:`simopt.dynamics.engine_dynamics`), and ``scenario`` may be None.
+    Raises :class:`simopt.limits.LimitError` (a one-line ``ValueError``) before anything is
+    allocated when ``reps`` replications would not fit in memory.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -265,23 +280,29 @@ def simulate(
         raise ValueError(f"reps(={reps}) must be ≥ 1")
     if workers < 1:
         raise ValueError(f"workers(={workers}) must be ≥ 1")
-    d = dynamics or compile_dynamics(scenario)
-    enrol = schedule_array(d, schedule)
-    draws = parameters
-    if draws is not None and draws.reps != reps:
-        raise ValueError(f"parameters for {draws.reps} replications, reps={reps}")
-    if draws is None and uncertainty == "ranges" and scenario.uncertainties.any:
-        draws = draw_parameters(scenario.uncertainties, reps, seed)
-    parts = _run(
-        d, scenario, enrol, engine, seed, reps, workers, keep_replications, draws, progress
+    d = engine_dynamics(scenario, dynamics)
+    u = d.scenario.uncertainties
+    if parameters is not None and parameters.reps != reps:
+        raise ValueError(f"parameters for {parameters.reps} replications, reps={reps}")
+    check_replications(
+        reps,
+        d.n_pools,
+        N_LEVELS,
+        len(d.years),
+        len(d.scenario.targets),
+        keep_replications=keep_replications,
+        n_courses=d.n_courses,
+        workers=workers,
     )
+    drawing = parameters is None and uncertainty == "ranges" and u.any
+    enrol = schedule_array(d, schedule)
+    draws = draw_parameters(u, reps, seed) if drawing else parameters
+    parts = _run(d, enrol, engine, seed, reps, workers, keep_replications, draws, progress)
     result = _assemble(d, parts, engine, reps, seed, keep_replications)
     twin = None
     if split_variance and draws is not None:
         # with nothing drawn every replication's spread is luck: there is nothing to split
-        twin_parts = _run(
-            d, scenario, enrol, engine, [seed, TWIN_STREAM], reps, workers, False, draws, None
-        )
+        twin_parts = _run(d, enrol, engine, [seed, TWIN_STREAM], reps, workers, False, draws, None)
         twin = _assemble(d, twin_parts, engine, reps, seed, False)
     return dataclasses.replace(
         result,
@@ -299,7 +320,6 @@ def simulate(
 
 def _run(
     d: Dynamics,
-    scenario: Scenario,
     enrol: FloatArray,
     engine: str,
     seed: int | list[int],
@@ -318,13 +338,11 @@ def _run(
     # smaller pieces keep the progress bar moving and the cores busy
     pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
     parts = []
-    with ProcessPoolExecutor(max_workers=workers) as ex:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(d, enrol, draws)
+    ) as ex:
         futures = [
-            ex.submit(
-                _work,
-                (scenario, enrol, engine, seed, piece, keep_replications, reps, draws),
-            )
-            for piece in pieces
+            ex.submit(_work, engine, seed, piece, keep_replications, reps) for piece in pieces
         ]
         for fut in futures:
             part = fut.result()

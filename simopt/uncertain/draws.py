@@ -16,11 +16,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy import special, stats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and SciPy are imported where used: `simopt validate` reaches this module through the
+# correlation check and must not pay half a second for them.
 
 from simopt.uncertain.spec import Correlation, Range, Uncertainties
 
@@ -60,6 +65,8 @@ class ParameterDraws:
     def table(self) -> pd.DataFrame:
         """One row per replication, one column per scalar and one per level of each level table
         that holds anyone (``<path>.<level>``): everything a replication drew."""
+        import pandas as pd
+
         data: dict[str, FloatArray | npt.NDArray[np.int64]] = {"replication": np.arange(self.reps)}
         for j, path in enumerate(self.paths):
             data[path] = self.values[:, j]
@@ -71,6 +78,8 @@ class ParameterDraws:
 
 def quantile(r: Range, u: FloatArray) -> FloatArray:
     """The value of ``r`` at probability ``u`` of its distribution (its inverse CDF)."""
+    from scipy import special, stats
+
     u = np.asarray(u, dtype=float)
     if r.width <= 0:
         return np.full(u.shape, float(r.value))
@@ -121,6 +130,8 @@ def parameter_rng(seed: int, child: int) -> np.random.Generator:
 
 def draw_uniforms(u: Uncertainties, reps: int, seed: int) -> FloatArray:
     """(reps, ranges) uniforms with the stated rank correlations."""
+    from scipy import special
+
     paths = tuple(u.ranges)
     z = parameter_rng(seed, 0).standard_normal((reps, len(paths)))
     if u.correlations:
@@ -171,6 +182,8 @@ def central_parameters(u: Uncertainties, reps: int = 1) -> ParameterDraws:
 def mix_share_quantile(shares: dict[int, float], concentration: float, q: float) -> float:
     """Quantile ``q`` of the share holding some certified level (1 − share at level 0), whose
     marginal under the Dirichlet is a Beta."""
+    from scipy import stats
+
     certified = 1.0 - shares.get(0, 0.0)
     if certified <= 0.0 or certified >= 1.0:
         return certified

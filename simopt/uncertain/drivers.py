@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from simopt.dynamics import Dynamics, compile_dynamics
+from simopt.dynamics import Dynamics, engine_dynamics
 from simopt.scenario import Scenario
 from simopt.uncertain.draws import (
     ParameterDraws,
@@ -94,7 +94,7 @@ def oat_drivers(
     """
     from simopt.simulate import simulate
 
-    d = dynamics or compile_dynamics(scenario)
+    d = engine_dynamics(scenario, dynamics)
     design, labels = oat_design(scenario)
     columns = [
         "target",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import itertools
 import math
 from collections.abc import Mapping
 from typing import Any, NoReturn, cast
@@ -311,7 +310,7 @@ def _correlations(
     provenance = scenario.provenance
     fixed = [p for p, source in provenance.sources.items() if source == OVERRIDE_SOURCE]
     out: list[Correlation] = []
-    named: dict[frozenset[str], str] = {}
+    named: list[tuple[str, set[str]]] = []
     labels: dict[str, int] = {}
     for i, entry in enumerate(scenario.correlations):
         here = f"correlations.{i}"
@@ -356,16 +355,20 @@ def _correlations(
                 list(entry.parameters),
                 f"matches only one number with a range ({paths[0]}); a correlation needs two",
             )
-        for a, b in itertools.combinations(paths, 2):
-            pair = frozenset((a, b))
-            if pair in named:
+        # Two entries name a common pair exactly when they share two numbers: comparing the sets
+        # is linear in the paths, where listing every pair was quadratic (minutes for a
+        # national scenario whose patterns match thousands of numbers).
+        mine = set(paths)
+        for other_label, other in named:
+            common = [p for p in paths if p in other]
+            if len(common) >= 2:
                 fail(
                     f"{here}.parameters",
                     list(entry.parameters),
-                    f"{a} and {b} are already correlated by '{named[pair]}'; "
+                    f"{common[0]} and {common[1]} are already correlated by '{other_label}'; "
                     "name a pair in one entry only",
                 )
-            named[pair] = entry.label
+        named.append((entry.label, mine))
         out.append(
             Correlation(
                 label=entry.label,
