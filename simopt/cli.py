@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from simopt.errors import ScenarioError
+from simopt.errors import ScenarioError, printable
 from simopt.overrides import parse_assignment
 from simopt.runs import RunError
 from simopt.scenario import Scenario, load_scenario
@@ -95,8 +95,6 @@ def _commit(
 def _show(text: str) -> None:
     """Print a report: scenario text in it (titles, names, sources) may hold control characters
     that would recolour or rewrite the terminal, so every line is made printable."""
-    from simopt.errors import printable
-
     print("\n".join(printable(line) for line in text.split("\n")))
 
 
@@ -418,28 +416,57 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_rerun(args: argparse.Namespace) -> int:
-    from simopt.runs import compare_runs, read_manifest, source_changed
+RERUNNABLE = frozenset({"optimize", "ceilings", "simulate", "plan", "compare"})
 
-    manifest = read_manifest(args.run)
-    argv = [str(a) for a in manifest["argv"]]
-    try:
-        again = build_parser().parse_args(argv)
-    except SystemExit:
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from simopt.runs import compare_runs, read_manifest, source_changed, verify_tables
+
+    # resolved first: `latest` will point at the new run once it exists, and the original must
+    # not be compared with itself nor replaced by it
+    original = Path(args.run).resolve()
+    if args.out is not None and Path(args.out).resolve() == original:
         raise RunError(
-            f"{args.run}: this simopt cannot parse the recorded command line {argv}"
-        ) from None
-    if again.command == "rerun":
-        raise RunError(f"{args.run}: a manifest records the command it ran, never rerun")
+            f"{args.run}: a rerun cannot replace the run it redoes; choose another --out"
+        )
+    manifest = read_manifest(original)
+    verify_tables(original, manifest)
+    argv = list(manifest["argv"])
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            again = build_parser().parse_args(argv)
+    except SystemExit:
+        raise RunError(f"{args.run}: this simopt cannot parse the recorded command line") from None
+    if again.command not in RERUNNABLE:
+        raise RunError(
+            f"{args.run}: the manifest records '{again.command}', which writes no run to redo"
+        )
     # The recorded options win over today's defaults, so that a changed default cannot change
-    # what is redone; where the output goes is the rerun's own choice.
-    for key, value in manifest.get("options", {}).items():
-        if hasattr(again, key) and key not in {"out", "replace", "json", "command"}:
-            setattr(again, key, value)
+    # what is redone; where the output goes is the rerun's own choice. A recorded value must be
+    # of the kind the option takes today: a manifest is a file anyone can edit.
+    options = manifest.get("options", {})
+    if not isinstance(options, dict):
+        raise RunError(f"{args.run}: the manifest's options are not a mapping")
+    for key, value in options.items():
+        if key in _NOT_OPTIONS or key in {"out", "replace", "json", "command"}:
+            continue
+        if not hasattr(again, key):
+            continue
+        today = getattr(again, key)
+        if today is not None and value is not None and not _same_kind(today, value):
+            raise RunError(
+                f"{args.run}: the recorded option {key} = {value!r} is not "
+                f"{type(today).__name__} as the option takes"
+            )
+        setattr(again, key, value)
     again.out, again.replace, again.json = args.out, args.replace, False
     again.argv = argv
-    again.recorded = manifest["scenarios"]
-    again.manifest_path = str(Path(args.run) / "manifest.json")
+    again.recorded = manifest.get("scenarios")
+    if not isinstance(again.recorded, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("resolved_yaml"), str) for r in again.recorded
+    ):
+        raise RunError(f"{args.run}: the manifest records no scenario to rerun")
+    again.manifest_path = str(original / "manifest.json")
     again.rerun_of = str(args.run)
     for record in again.recorded:
         why = source_changed(record)
@@ -448,7 +475,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         again.func(again)
     new = Path(again.run_dir)
-    diff = compare_runs(Path(args.run), new)
+    diff = compare_runs(original, new)
     if args.json:
         print(json.dumps({"run": str(args.run), "rerun": str(new), **diff.__dict__}, indent=2))
     elif diff.ok:
@@ -458,6 +485,17 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         parts += [f"{n} missing" for n in diff.missing] + [f"{n} new" for n in diff.extra]
         print(f"{new}: {'; '.join(parts)} (compared with {args.run}) — {diff.why}")
     return EXIT_OK if diff.ok else EXIT_FINDINGS
+
+
+def _same_kind(today: Any, recorded: Any) -> bool:
+    """Whether a recorded option value can stand where today's parser puts ``today``."""
+    if isinstance(today, bool) or isinstance(recorded, bool):
+        return isinstance(today, bool) and isinstance(recorded, bool)
+    if isinstance(today, int | float):
+        return isinstance(recorded, int | float)
+    if isinstance(today, list):
+        return isinstance(recorded, list) and all(isinstance(x, str) for x in recorded)
+    return isinstance(recorded, type(today))
 
 
 def _uncertainty_parent(*, joint: bool) -> _Parser:
@@ -760,7 +798,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simopt: {err.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RunError as err:
-        print(f"simopt: {err}", file=sys.stderr)
+        print(f"simopt: {printable(str(err))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("simopt: interrupted", file=sys.stderr)
@@ -768,17 +806,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:
-        print(
-            f"simopt: {exc.filename or ''}: cannot read or write ({exc.strerror})", file=sys.stderr
-        )
+        where = printable(str(exc.filename)) if exc.filename else "a file"
+        print(f"simopt: {where}: cannot read or write ({exc.strerror})", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if _user_error(exc):
-            print(f"simopt: {exc}", file=sys.stderr)
+            print(f"simopt: {printable(str(exc))}", file=sys.stderr)
             return EXIT_BAD_INPUT
         # a bug: still one line, with a distinct exit code
         print(
-            f"simopt: internal error: {type(exc).__name__}: {exc} (please report)", file=sys.stderr
+            f"simopt: internal error: {type(exc).__name__}: {printable(str(exc), 300)} "
+            "(please report)",
+            file=sys.stderr,
         )
         return EXIT_INTERNAL
 

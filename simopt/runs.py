@@ -61,8 +61,18 @@ def new_run_id(command: str, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S.%f}Z-{command}-{secrets.token_hex(3)}"
 
 
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+"""A manifest holds a scenario and some hashes: far below this; larger is not one of ours."""
+
+
 def is_run(path: Path) -> bool:
-    return path.is_dir() and (path / MANIFEST).is_file()
+    """A folder simopt wrote: its manifest parses and has simopt's format, run id and table list
+    (a file merely named manifest.json — web apps have them — is not enough)."""
+    try:
+        read_manifest(path)
+    except RunError:
+        return False
+    return True
 
 
 def _check_target(target: Path, *, replace: bool) -> None:
@@ -71,11 +81,11 @@ def _check_target(target: Path, *, replace: bool) -> None:
         raise RunError(f"{target}: exists and is not a folder; choose another --out")
     if not target.exists() or not any(target.iterdir()):
         return
-    if not (target / MANIFEST).is_file():
+    if not is_run(target):
         # Deliberately not overridable by --replace: `--out . --replace` must not delete a project.
         raise RunError(
-            f"{target}: exists and is not a simopt run (no {MANIFEST}); simopt replaces only its "
-            "own runs — choose another --out or remove it yourself"
+            f"{target}: exists and is not a simopt run (no simopt {MANIFEST}); simopt replaces "
+            "only its own runs — choose another --out or remove it yourself"
         )
     if not replace:
         raise RunError(
@@ -144,12 +154,14 @@ class RunFolder:
                 os.rename(self.target, old)
             # onto nothing or an empty folder: rename(2) is atomic and never merges contents
             os.rename(self.tmp, self.target)
-        except OSError as exc:
+        except BaseException as exc:  # Ctrl-C between the two renames too: never lose a run
             if old is not None and not self.target.exists():
                 os.rename(old, self.target)  # put the earlier run back
-            raise RunError(
-                f"{self.target}: cannot move the run into place ({exc.strerror})"
-            ) from None
+            if isinstance(exc, OSError):
+                raise RunError(
+                    f"{self.target}: cannot move the run into place ({exc.strerror})"
+                ) from None
+            raise
         fsync_dir(parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -184,7 +196,10 @@ def open_run(
         target = RESULTS / scenario_name / run_id
     else:
         latest_dir = None
-        target = Path(out)
+        # resolved, so that "." and ".." have real names for the lock and the temporary folder
+        target = Path(out).resolve()
+    # refuse a target that can never be used before creating anything (no stray lock or folder)
+    _check_target(target, replace=replace)
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -303,14 +318,28 @@ def build_manifest(
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    import stat
+
     path = Path(folder) / MANIFEST
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise RunError(f"{path}: is not a regular file, so not a simopt manifest")
+        if info.st_size > MAX_MANIFEST_BYTES:
+            raise RunError(f"{path}: is {info.st_size:,} bytes, too large for a simopt manifest")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RunError(f"{folder}: not a simopt run (no {MANIFEST})") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"{path}: cannot be read as a manifest ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or "argv" not in data:
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or not isinstance(data.get("argv"), list)
+        or not all(isinstance(a, str) for a in data["argv"])
+        or not isinstance(data.get("run_id"), str)
+        or not isinstance(data.get("files"), dict)
+    ):
         raise RunError(f"{path}: not a manifest this simopt can rerun (format {MANIFEST_FORMAT})")
     return data
 
@@ -321,8 +350,31 @@ def load_recorded(record: Mapping[str, Any], manifest_path: str) -> Scenario:
 
     from simopt.scenario import build_scenario
 
-    data = yaml.safe_load(record["resolved_yaml"])
-    return build_scenario(data, file=f"{record['file']} (as recorded in {manifest_path})")
+    try:
+        data = yaml.safe_load(record["resolved_yaml"])
+    except (yaml.YAMLError, KeyError, TypeError):
+        raise RunError(f"{manifest_path}: its recorded scenario cannot be read") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{manifest_path}: its recorded scenario is not a scenario")
+    return build_scenario(data, file=f"{record.get('file')} (as recorded in {manifest_path})")
+
+
+def verify_tables(folder: Path, manifest: Mapping[str, Any]) -> None:
+    """Every table of a run as its manifest hashed it: a rerun compared with a run edited since
+    would blame the computation for the edit."""
+    changed = []
+    for name, digest in manifest["files"].items():
+        path = folder / str(name)
+        try:
+            if not path.is_file() or sha256_bytes(path.read_bytes()) != digest:
+                changed.append(str(name))
+        except OSError:
+            changed.append(str(name))
+    if changed:
+        raise RunError(
+            f"{folder}: {', '.join(changed)} changed or missing since the run (their hashes differ "
+            "from the manifest's); a rerun would compare with something simopt did not write"
+        )
 
 
 def source_changed(record: Mapping[str, Any]) -> str | None:

@@ -163,14 +163,54 @@ def test_rerun_of_plan_is_byte_identical_even_after_the_file_changed(
 def test_rerun_names_the_tables_that_differ(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # a table that another simopt would have written differently: edited, and its hash with it
+    first = in_tmp / "first"
+    assert main(["optimize", AS_WRITTEN, "--out", str(first)]) == 0
+    with (first / "costs.csv").open("a", encoding="utf-8") as f:
+        f.write("another version\n")
+    manifest = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["costs.csv"] = hashlib.sha256((first / "costs.csv").read_bytes()).hexdigest()
+    (first / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["rerun", str(first), "--out", str(in_tmp / "again")]) == 1
+    out = capsys.readouterr().out
+    assert "costs.csv differs" in out and "schedule.csv" not in out
+
+
+def test_rerun_refuses_a_run_edited_since(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = in_tmp / "first"
     assert main(["optimize", AS_WRITTEN, "--out", str(first)]) == 0
     with (first / "costs.csv").open("a", encoding="utf-8") as f:
         f.write("tampered\n")
     capsys.readouterr()
-    assert main(["rerun", str(first), "--out", str(in_tmp / "again")]) == 1
-    out = capsys.readouterr().out
-    assert "costs.csv differs" in out and "schedule.csv" not in out
+    assert main(["rerun", str(first), "--out", str(in_tmp / "again")]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "costs.csv changed or missing since the run" in err
+    assert not (in_tmp / "again").exists()
+
+
+def test_rerun_never_compares_a_run_with_itself(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = in_tmp / "first"
+    assert main(["optimize", AS_WRITTEN, "--out", str(first)]) == 0
+    capsys.readouterr()
+    assert main(["rerun", str(first), "--out", str(first), "--replace"]) == 2
+    assert "cannot replace the run it redoes" in _one_line(capsys.readouterr().err)
+    assert (first / "manifest.json").is_file()
+
+
+def test_replace_never_deletes_a_folder_with_a_foreign_manifest(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ext = in_tmp / "ext"
+    ext.mkdir()
+    (ext / "manifest.json").write_text('{"manifest_version": 3}', encoding="utf-8")
+    (ext / "background.js").write_text("code", encoding="utf-8")
+    assert main(["optimize", AS_WRITTEN, "--out", str(ext), "--replace"]) == 2
+    assert "is not a simopt run" in _one_line(capsys.readouterr().err)
+    assert (ext / "background.js").read_text(encoding="utf-8") == "code"
+    assert not list(in_tmp.glob(".ext.lock"))
 
 
 def test_rerun_of_a_folder_without_manifest_is_one_line(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -190,6 +191,9 @@ _shared: _Shared | None = None
 
 def _start_worker(d: Dynamics, enrol: FloatArray, draws: ParameterDraws | None) -> None:
     global _shared
+    # Ctrl-C is the parent's to handle: a worker interrupted mid-task can leave the pool waiting
+    # for a result that never comes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _shared = (d, enrol, draws)
 
 
@@ -338,9 +342,10 @@ def _run(
     # smaller pieces keep the progress bar moving and the cores busy
     pieces = [c[i : i + 25] for c in chunks for i in range(0, len(c), 25)]
     parts = []
-    with ProcessPoolExecutor(
+    ex = ProcessPoolExecutor(
         max_workers=workers, initializer=_start_worker, initargs=(d, enrol, draws)
-    ) as ex:
+    )
+    try:
         futures = [
             ex.submit(_work, engine, seed, piece, keep_replications, reps) for piece in pieces
         ]
@@ -349,6 +354,15 @@ def _run(
             if progress is not None:
                 progress(sum(len(_unit_reps(engine, u, reps)) for u in part["units"]))
             parts.append(part)
+    except BaseException:
+        # interrupted or failed: drop the queued pieces and stop the workers now, rather than
+        # wait for every piece as leaving the pool's context would
+        processes = list((getattr(ex, "_processes", None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    ex.shutdown(wait=True)
     return parts
 
 
