@@ -611,7 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="simopt",
         description="Plan and fund foreign-language training for a province's civil service "
-        "(Decision 1659/QĐ-TTg). Exit codes: 0 ok, 1 findings or targets not met, 2 bad input. "
+        "(Decision 1659/QĐ-TTg). Exit codes: 0 ok, 1 findings or targets not met, 2 bad input, "
+        "3 internal error, 130 interrupted. "
         "Every command that computes writes one run folder with a manifest.json.",
     )
     sub = parser.add_subparsers(
@@ -679,8 +680,20 @@ def build_parser() -> argparse.ArgumentParser:
         "target be met, at what minimum cost, and if not, the best attainment and shortfall. "
         "Also the smallest ceiling that meets every target.",
     )
-    p.add_argument("--from-vnd", type=_vnd_amount, required=True, metavar="A")
-    p.add_argument("--to-vnd", type=_vnd_amount, required=True, metavar="B")
+    p.add_argument(
+        "--from-vnd",
+        type=_vnd_amount,
+        required=True,
+        metavar="A",
+        help="lowest yearly public ceiling to test, VND (e.g. 4e10)",
+    )
+    p.add_argument(
+        "--to-vnd",
+        type=_vnd_amount,
+        required=True,
+        metavar="B",
+        help="highest yearly public ceiling to test, VND (≥ --from-vnd)",
+    )
     p.add_argument(
         "--steps",
         type=_positive_int,
