@@ -237,7 +237,7 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from simopt.evidence import AT_RISK
+    from simopt.evidence import simulation_drivers
     from simopt.optimize import optimize
     from simopt.simulate import simulate
     from simopt.simulate.report import simulation_summary, simulation_table
@@ -280,14 +280,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 uncertainty=args.uncertainty,
                 split_variance=True,
             )
-        drivers = None
-        if result.parameters is not None:
-            from simopt.uncertain.drivers import oat_drivers
-
-            at = result.summary[result.summary["year"] == result.summary["target_year"]]
-            at_risk = at.loc[at["probability_met"] < AT_RISK, "target"].astype(str).tolist()
-            if at_risk:
-                drivers = oat_drivers(scenario, schedule, targets=at_risk, seed=args.seed)
+        drivers = simulation_drivers(scenario, schedule, result, seed=args.seed)
         run.write_csv("simulation_targets.csv", result.summary)
         run.write_csv("simulation_yearly.csv", result.yearly)
         run.write_csv("simulation_replications.csv", result.replications)

@@ -27,7 +27,9 @@ The optimiser uses the expectations in :class:`CohortProfile`; the simulators dr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -178,9 +180,11 @@ def exam_sittings(scenario: Scenario, course_id: str) -> tuple[Sitting, ...]:
             if at < ready:
                 continue
             attempt = len(sittings) + 1
-            p = course.exam_pass_probability
-            if attempt > 1:
-                p = min(1.0, p * exams.retake_pass_factor)
+            p = float(
+                sitting_pass_probability(
+                    course.exam_pass_probability, exams.retake_pass_factor, attempt
+                )
+            )
             sittings.append(Sitting(attempt, at - start, (at - 1) // 12, p))
             if len(sittings) == exams.max_attempts:
                 break
@@ -230,18 +234,47 @@ def cohort_profile(
     return CohortProfile(tuple(certified), tuple(pipeline), tuple(sit))
 
 
-def whole_people(levels: dict[int, float], total: int) -> FloatArray:
-    """Shares of a head count as whole people summing to it (largest remainders), so that the
-    optimiser and the simulators start from the very same people."""
-    raw = np.zeros(N_LEVELS)
-    for lvl, n in levels.items():
-        raw[lvl] = n
+def sitting_pass_probability(first: Any, retake_factor: Any, attempt: int) -> Any:
+    """Pass probability of a sitting: the course's on the first attempt, times the retake factor
+    (capped at 1) on later ones. Numbers or per-replication arrays alike."""
+    if attempt == 1:
+        return first
+    return np.minimum(1.0, np.multiply(first, retake_factor))
+
+
+def class_cost_per_trainee(cost_per_class: Any, class_size: Any) -> Any:
+    """A class's cost spread over a full class (the LP's continuous view); 0 without classes."""
+    cost = np.asarray(cost_per_class, dtype=float)
+    size = np.broadcast_to(np.asarray(class_size, dtype=float), cost.shape)
+    return np.divide(cost, size, out=np.zeros_like(cost), where=size > 0)
+
+
+def level_row(table: Mapping[int, float]) -> FloatArray:
+    """A {level: value} table as an array over the levels."""
+    row = np.zeros(N_LEVELS)
+    for lvl, value in table.items():
+        row[lvl] = value
+    return row
+
+
+def whole_people_rows(raw: FloatArray, total: FloatArray) -> npt.NDArray[np.int64]:
+    """Each row of (rows, levels) people as whole people summing to its total (largest
+    remainders, ties to the lower level), so that the optimiser and the simulators start from the
+    very same people, and each replication that draws its own head count or level mix likewise."""
     whole = np.floor(raw)
-    short = round(float(total - whole.sum()))
-    if short > 0:
-        order = np.argsort(-(raw - whole), kind="stable")
-        whole[order[:short]] += 1
-    return whole
+    short = np.rint(total - whole.sum(axis=1)).astype(np.int64)
+    order = np.argsort(-(raw - whole), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(raw.shape[1])[None, :], axis=1)
+    whole += rank < short[:, None]
+    return whole.astype(np.int64)
+
+
+def whole_people(levels: dict[int, float], total: int) -> FloatArray:
+    """One table of people at each level as whole people summing to ``total``."""
+    rows = whole_people_rows(level_row(levels)[None, :], np.array([float(total)]))
+    one: FloatArray = rows[0].astype(float)
+    return one
 
 
 def compile_dynamics(scenario: Scenario) -> Dynamics:
@@ -257,8 +290,7 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
     for i, pid in enumerate(pool_ids):
         pool = pools[pid][1]
         start[i] = whole_people(pool.start_levels(), pool.eligible)
-        for lvl, share in pool.hire_level_shares.items():
-            hire_mix[i, lvl] = share
+        hire_mix[i] = level_row(pool.hire_level_shares)
     # shares are validated to sum to 1 within 1e-6; the multinomial draw wants it exact
     hire_mix /= hire_mix.sum(axis=1, keepdims=True)
     attrition = np.array([pools[p][1].attrition_rate_per_year for p in pool_ids], dtype=float)
@@ -317,9 +349,8 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         target=tuple(c.target_level for c in courses),
         intake_month=tuple(c.intake_month for c in courses),
         tuition_vnd=np.array([c.tuition_vnd_per_trainee for c in courses], dtype=float),
-        class_cost_vnd_per_trainee=np.array(
-            [c.cost_vnd_per_class / c.class_size if c.class_size else 0.0 for c in courses],
-            dtype=float,
+        class_cost_vnd_per_trainee=class_cost_per_trainee(
+            [c.cost_vnd_per_class for c in courses], [c.class_size or 0 for c in courses]
         ),
         capacity=tuple(c.capacity_per_year for c in courses),
         allowed=allowed,

@@ -12,6 +12,7 @@ import pandas as pd
 from simopt.plan import RobustPlan
 from simopt.price import LEVELS, price_of_confidence
 from simopt.scenario import Scenario
+from simopt.simulate import SimulationResult
 from simopt.uncertain.drivers import oat_drivers
 
 AT_RISK = 0.95
@@ -31,6 +32,20 @@ class Evidence:
     ceiling: pd.DataFrame | None = None
     """Per year under a ceiling: public spending drawn with the ranges, and the probability it
     stays within the ceiling (None without a ceiling)."""
+
+
+def simulation_drivers(
+    scenario: Scenario, schedule: pd.DataFrame, result: SimulationResult, *, seed: int = 0
+) -> pd.DataFrame | None:
+    """What the targets a simulation holds below :data:`AT_RISK` rest on (None when nothing was
+    drawn or no target is at risk)."""
+    if result.parameters is None:
+        return None
+    at = result.summary[result.summary["year"] == result.summary["target_year"]]
+    at_risk = at.loc[at["probability_met"] < AT_RISK, "target"].astype(str).tolist()
+    if not at_risk:
+        return None
+    return oat_drivers(scenario, schedule, targets=at_risk, seed=seed)
 
 
 def targets_at_risk(r: RobustPlan) -> tuple[str, ...]:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from simopt.dynamics import N_LEVELS, Dynamics
+from simopt.dynamics import (
+    N_LEVELS,
+    Dynamics,
+    class_cost_per_trainee,
+    level_row,
+    sitting_pass_probability,
+    whole_people_rows,
+)
 from simopt.uncertain.draws import ParameterDraws
 
 FloatArray = npt.NDArray[np.float64]
@@ -148,13 +155,9 @@ def drawn_rates(d: Dynamics, draws: ParameterDraws) -> RepRates:
     passing = np.array(base.pass_probability)
     for c, sittings in enumerate(d.sittings):
         for a, spec in enumerate(sittings):
-            if spec.attempt == 1:
-                passing[:, c, a] = pass_first[:, c]
-            else:
-                passing[:, c, a] = np.minimum(1.0, pass_first[:, c] * retake)
-    class_sizes = np.array([s.courses[c].class_size or 0 for c in d.course_ids], dtype=float)
-    per_class = np.divide(
-        class_cost, class_sizes, out=np.zeros_like(class_cost), where=class_sizes > 0
+            passing[:, c, a] = sitting_pass_probability(pass_first[:, c], retake, spec.attempt)
+    per_class = class_cost_per_trainee(
+        class_cost, [s.courses[c].class_size or 0 for c in d.course_ids]
     )
     start = np.array(base.start)
     pools = s.pools()
@@ -167,9 +170,7 @@ def drawn_rates(d: Dynamics, draws: ParameterDraws) -> RepRates:
         if p in shares:
             table = shares[p]
         else:
-            row = np.zeros(N_LEVELS)
-            for lvl, share in (pool.level_shares or {0: 1.0}).items():
-                row[lvl] = share
+            row = level_row(pool.level_shares or {0: 1.0})
             table = np.broadcast_to(row, (reps, N_LEVELS))
         start[:, p, :] = whole_people_rows(table * n[:, None], n)
     return RepRates(
@@ -183,15 +184,3 @@ def drawn_rates(d: Dynamics, draws: ParameterDraws) -> RepRates:
         exam_fee_vnd=fee,
         start=start,
     )
-
-
-def whole_people_rows(raw: FloatArray, total: FloatArray) -> IntArray:
-    """Each row of a level table as whole people summing to its total (largest remainders, as
-    :func:`simopt.dynamics.whole_people` does for one row)."""
-    whole = np.floor(raw)
-    short = np.rint(total - whole.sum(axis=1)).astype(np.int64)
-    order = np.argsort(-(raw - whole), axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(raw.shape[1])[None, :], axis=1)
-    whole += rank < short[:, None]
-    return whole.astype(np.int64)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # pandas and SciPy are imported where used: `simopt validate` reaches this module through the
 # correlation check and must not pay half a second for them.
 
+from simopt.dynamics import N_LEVELS, level_row
 from simopt.uncertain.spec import Correlation, Range, Uncertainties
 
 FloatArray = npt.NDArray[np.float64]
@@ -36,8 +37,6 @@ PARAMETER_STREAM = 0x5EED_0F_7A4A
 
 PERT_SHAPE = 4.0
 """The classic PERT weight of the mode (λ = 4)."""
-
-N_LEVEL_SLOTS = 7
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def draw_mix(
     shares: dict[int, float], concentration: float, reps: int, rng: np.random.Generator
 ) -> FloatArray:
     """(reps, levels) Dirichlet(concentration × shares); levels with no share stay empty."""
-    out = np.zeros((reps, N_LEVEL_SLOTS))
+    out = np.zeros((reps, N_LEVELS))
     levels = [lvl for lvl, s in sorted(shares.items()) if s > 0]
     alpha = np.array([shares[lvl] for lvl in levels]) * concentration
     if len(levels) == 1:
@@ -172,9 +171,7 @@ def central_parameters(u: Uncertainties, reps: int = 1) -> ParameterDraws:
     values = np.tile(np.array([u.ranges[p].value for p in paths], dtype=float), (reps, 1))
     mixes = {}
     for path, mix in u.level_mixes.items():
-        row = np.zeros(N_LEVEL_SLOTS)
-        for lvl, s in mix.shares.items():
-            row[lvl] = s
+        row = level_row(mix.shares)
         mixes[path] = np.tile(row / row.sum(), (reps, 1))
     return ParameterDraws(paths, values.reshape(reps, len(paths)), mixes)
 
@@ -193,9 +190,7 @@ def mix_share_quantile(shares: dict[int, float], concentration: float, q: float)
 def shifted_mix(shares: dict[int, float], certified: float) -> FloatArray:
     """The level table with its certified share moved to ``certified``, the certified levels
     scaled in proportion (the one-at-a-time ends of a level table)."""
-    row = np.zeros(N_LEVEL_SLOTS)
-    for lvl, s in shares.items():
-        row[lvl] = s
+    row = level_row(shares)
     now = 1.0 - row[0]
     if now > 0:
         row[1:] *= certified / now
