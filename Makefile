@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.simopt-installed
 SCENARIO ?= scenarios/long_an.yaml
 
-.PHONY: plan test lint typecheck pytest bench clean
+.PHONY: plan test lint typecheck pytest bench clean system-packages
+
+# Tests use real parts: LibreOffice recalculates the workbook's formulas, headless Chromium
+# renders the report, DejaVu fonts give both Vietnamese diacritics. Installed with apt when
+# missing (as root, or through sudo).
+SYSTEM_PACKAGES := soffice:libreoffice-calc-nogui chromium:chromium \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +34,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		what=$${pair%%:*}; pkg=$${pair##*:}; \
+		if [ "$${what#/}" != "$$what" ]; then [ -e "$$what" ] || missing="$$missing $$pkg"; \
+		else command -v "$$what" >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+pytest: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

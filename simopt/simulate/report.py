@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simopt.format import people, vnd
+from simopt.reporting.tables import clean as _clean
+from simopt.reporting.tables import records as _records
 from simopt.scenario import Scenario
 from simopt.simulate.run import SimulationResult
 from simopt.uncertain.drivers import driver_text
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None or frame.empty:
-        return []
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def simulation_summary(
