@@ -5,18 +5,37 @@ by hand. :func:`audit` redoes each sum from the scenario's data and lists every 
 :class:`Finding`: which printed figure, what the arithmetic gives instead, and how. Where two
 figures disagree, the finding names the one the other figures do not support, so a planner knows
 which number to correct. The audit is pure: it reads a :class:`Scenario` and does no I/O.
+
+Findings hold no prose. Each sentence is a :class:`Text`: a catalogue key (``audit.…`` in
+``reporting/locale/<lang>/audit.po``) and the values that fill it — numbers as numbers, paths and
+ids as strings, clauses and sums as nested texts — so that the same finding reads in Vietnamese
+or English (:func:`render`), and a program reading ``simopt audit --json`` gets the figures
+without parsing sentences. How a value is written follows from its field's name:
+
+=====================================  ==========================================================
+``year``, ``*_year``                   a calendar year, as is: 2025
+``years``                              a number of years, with its word: 5 years / 5 năm
+``share``, ``*_share``                 a percentage: 25%
+``*_vnd``                              money: 87.472.000.000 đ
+``*_people``                           people, with the word: 5.467 people / 5.467 người
+``*_count``, ``n``                     a bare number: 5.467
+any other number                       in the text's own ``unit`` field (people, vnd or year)
+a list                                 its items, joined by the separator its name calls for
+=====================================  ==========================================================
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, TypedDict
 
-from simopt.format import people, vnd
+from simopt.reporting.i18n import DEFAULT_CLI_LANG, Messages, messages
 from simopt.scenario import Scenario, StatedBudget, StatedPhase, Target
 
 Severity = Literal["error", "warning", "note"]
@@ -33,6 +52,70 @@ _EPS = 1e-6
 
 _WRAP = 100
 
+FieldValue: TypeAlias = "str | int | float | list[FieldValue] | Text"
+Fields: TypeAlias = "dict[str, FieldValue]"
+
+
+class Text(TypedDict):
+    """One catalogue sentence or clause, unrendered: ``{"key": "audit.…", "fields": {...}}``."""
+
+    key: str
+    fields: Fields
+
+
+# Every key is written out whole, never assembled from parts, so that a test can list the keys
+# the audit emits by reading this file and check that both catalogues have each of them.
+_SEVERITY_KEYS: dict[Severity, str] = {
+    "error": "audit.severity.error",
+    "warning": "audit.severity.warning",
+    "note": "audit.severity.note",
+}
+_KIND_KEYS: dict[str, str] = {
+    "people_x_unit_cost": "audit.kind.people_x_unit_cost",
+    "group_sum": "audit.kind.group_sum",
+    "phase_sum": "audit.kind.phase_sum",
+    "yearly_average": "audit.kind.yearly_average",
+    "whole_people": "audit.kind.whole_people",
+    "period": "audit.kind.period",
+    "earmark": "audit.kind.earmark",
+    "implied_base": "audit.kind.implied_base",
+    "implied_base_drift": "audit.kind.implied_base_drift",
+    "min_counts": "audit.kind.min_counts",
+}
+_PLURAL_KEYS: dict[str, tuple[str, str]] = {
+    "year": ("audit.plural.year.one", "audit.plural.year.other"),
+    "check": ("audit.plural.check.one", "audit.plural.check.other"),
+    "finding": ("audit.plural.finding.one", "audit.plural.finding.other"),
+    "error": ("audit.plural.error.one", "audit.plural.error.other"),
+    "warning": ("audit.plural.warning.one", "audit.plural.warning.other"),
+    "note": ("audit.plural.note.one", "audit.plural.note.other"),
+}
+_JOIN_KEYS: dict[str, str] = {
+    "terms": "audit.join.plus",
+    "matches": "audit.join.or",
+}
+_DEFAULT_JOIN_KEY = "audit.join.comma"
+_TOO_KEYS: dict[tuple[str, bool], str] = {
+    ("people", True): "audit.explain.already_found.too_many",
+    ("people", False): "audit.explain.already_found.too_few",
+    ("vnd", True): "audit.explain.already_found.too_much",
+    ("vnd", False): "audit.explain.already_found.too_little",
+}
+
+
+def text(key: str, /, **fields: FieldValue) -> Text:
+    """A :class:`Text`; whole numbers become ints and others keep 3 decimals, so the JSON reads
+    like the plan (5467, not 5467.000000001)."""
+    return {"key": key, "fields": {name: _clean_value(v) for name, v in fields.items()}}
+
+
+def _clean_value(value: FieldValue) -> FieldValue:
+    if isinstance(value, float):
+        return _clean(value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    return value
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -45,20 +128,68 @@ class Finding:
     """Dotted path of the stated figure in the scenario, e.g. stated_budget.phases.p1.people."""
     stated: float
     computed: float
-    computed_from: str
-    """The arithmetic, with its numbers, that gives ``computed``."""
     severity: Severity
-    message: str
+    message_key: str
+    """The catalogue key of the message, e.g. ``audit.people_x_unit_cost.not_whole``."""
+    fields: Fields
+    """The values that fill the message (see the module's docstring for how each is written)."""
+    computed_from_key: str
+    """The catalogue key of the arithmetic that gives ``computed``."""
+    computed_from_fields: Fields
+    """Its operands (and the nested sums it adds up)."""
     unit: Unit = "people"
     source: str = ""
     """The scenario's citation for the stated figure, when it has one."""
 
+    @property
+    def message_text(self) -> Text:
+        return {"key": self.message_key, "fields": self.fields}
+
+    @property
+    def computed_from_text(self) -> Text:
+        return {"key": self.computed_from_key, "fields": self.computed_from_fields}
+
+    @property
+    def message(self) -> str:
+        """The message in English, as the audit has always printed it."""
+        return self.render(DEFAULT_CLI_LANG)
+
+    @property
+    def computed_from(self) -> str:
+        """The arithmetic, with its numbers, in English."""
+        return self.render_computed_from(DEFAULT_CLI_LANG)
+
+    def render(self, lang: str = DEFAULT_CLI_LANG) -> str:
+        return render(self.message_text, lang)
+
+    def render_computed_from(self, lang: str = DEFAULT_CLI_LANG) -> str:
+        return render(self.computed_from_text, lang)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields in their historical order (``message`` and ``computed_from`` in English,
+        for readers of the old JSON), then the structured ones."""
+        return {
+            "kind": self.kind,
+            "where": self.where,
+            "stated": self.stated,
+            "computed": self.computed,
+            "computed_from": self.computed_from,
+            "severity": self.severity,
+            "message": self.message,
+            "unit": self.unit,
+            "source": self.source,
+            "message_key": self.message_key,
+            "fields": copy.deepcopy(self.fields),
+            "computed_from_key": self.computed_from_key,
+            "computed_from_fields": copy.deepcopy(self.computed_from_fields),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        return cls(**data)
+        """The inverse of :meth:`to_dict`; ``message`` and ``computed_from`` are renderings of
+        the structured fields, not data, and are read back from those."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -67,15 +198,35 @@ class AuditReport:
     checks: int
     """Comparisons made, passed or not: a clean report with few checks says little."""
     findings: list[Finding] = field(default_factory=list)
-    agreements: list[str] = field(default_factory=list)
+    agreement_texts: list[Text] = field(default_factory=list)
     """Stated people counts that the minimum counts reproduce, with the arithmetic."""
 
     @property
     def clean(self) -> bool:
         return not self.findings
 
+    @property
+    def agreements(self) -> list[str]:
+        """The agreements in English."""
+        return [render(a, DEFAULT_CLI_LANG) for a in self.agreement_texts]
+
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
+
+    def summary(self) -> Text:
+        """The count line: findings by severity and checks made."""
+        checks = _plural_text("check", self.checks)
+        if self.clean:
+            return text("audit.count.clean", checks=checks)
+        parts: list[FieldValue] = [
+            _plural_text(s, self.count(s)) for s in SEVERITIES if self.count(s)
+        ]
+        return text(
+            "audit.count.findings",
+            findings=_plural_text("finding", len(self.findings)),
+            parts=parts,
+            checks=checks,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +234,9 @@ class AuditReport:
             "clean": self.clean,
             "checks": self.checks,
             "findings": [f.to_dict() for f in self.findings],
-            "agreements": list(self.agreements),
+            "agreements": self.agreements,
+            "agreement_texts": copy.deepcopy(self.agreement_texts),
+            "summary": self.summary(),
         }
 
     @classmethod
@@ -92,28 +245,26 @@ class AuditReport:
             scenario=data["scenario"],
             checks=data["checks"],
             findings=[Finding.from_dict(f) for f in data["findings"]],
-            agreements=list(data.get("agreements", [])),
+            agreement_texts=copy.deepcopy(list(data.get("agreement_texts", []))),
         )
 
-    def format(self, file: str | None = None) -> str:
+    def format(self, file: str | None = None, lang: str = DEFAULT_CLI_LANG) -> str:
         """Readable text: a heading, one block per finding, the agreements, a count line."""
-        origin = f" ({file})" if file else ""
-        out = [f"Audit of '{self.scenario}'{origin}", ""]
+        r = _Renderer(lang)
+        heading = (
+            text("audit.heading.file", scenario=self.scenario, file=file)
+            if file
+            else text("audit.heading", scenario=self.scenario)
+        )
+        out = [r(heading), ""]
         for finding in self.findings:
-            out += [_format_finding(finding), ""]
-        if self.agreements:
-            out.append("Stated people counts that the minimum counts reproduce:")
-            out += [_wrap(f"✓ {a}", "  ", "    ") for a in self.agreements]
+            out += [_format_finding(finding, r), ""]
+        if self.agreement_texts:
+            out.append(r.m("audit.agreements.heading"))
+            out += [_wrap(f"✓ {r(a)}", "  ", "    ") for a in self.agreement_texts]
             out.append("")
-        out.append(self._count_line())
+        out.append(r(self.summary()))
         return "\n".join(out)
-
-    def _count_line(self) -> str:
-        checks = _plural(self.checks, "check")
-        if self.clean:
-            return f"clean: {checks}, no findings."
-        parts = [_plural(self.count(s), s) for s in SEVERITIES if self.count(s)]
-        return f"{_plural(len(self.findings), 'finding')} ({', '.join(parts)}) in {checks}."
 
 
 def audit(scenario: Scenario) -> AuditReport:
@@ -128,7 +279,122 @@ def audit(scenario: Scenario) -> AuditReport:
         scenario=scenario.name,
         checks=state.checks,
         findings=list(state.findings),
-        agreements=list(state.agreements),
+        agreement_texts=list(state.agreements),
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render(message: Text, lang: str = DEFAULT_CLI_LANG) -> str:
+    """A text in ``lang``: its catalogue entry filled with its fields, numbers written the way
+    the language writes them."""
+    return _Renderer(lang)(message)
+
+
+def number_style(lang: str) -> Messages:
+    """Whose conventions write the numbers and money of an audit in ``lang``. English keeps the
+    Vietnamese ones it has always printed (1.103,6 people, 87.472.000.000 đ), so that existing
+    output and the scripts reading it do not change; return ``messages(lang)`` here to give
+    English its own (1,103.6 people, 87,472,000,000 VND)."""
+    return messages("vi")
+
+
+class _Renderer:
+    """Fills texts in one language: words from ``m``, numbers in ``num``'s conventions."""
+
+    def __init__(self, lang: str) -> None:
+        self.m = messages(lang)
+        self.num = number_style(lang)
+
+    def __call__(self, message: Text) -> str:
+        fields = message["fields"]
+        unit = fields.get("unit")
+        unit = unit if isinstance(unit, str) else None
+        values = {name: self.value(name, v, unit) for name, v in fields.items()}
+        return self.m(message["key"], **values)
+
+    def value(self, name: str, value: FieldValue, unit: str | None) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            join = self.m(_JOIN_KEYS.get(name, _DEFAULT_JOIN_KEY))
+            return join.join(self.value(name, item, unit) for item in value)
+        if isinstance(value, dict):
+            return self(value)
+        if name == "year" or name.endswith("_year"):
+            return str(round(value))
+        if name == "years":
+            return self(_plural_text("year", round(value)))
+        if name == "share" or name.endswith("_share"):
+            return self.share(value)
+        if name.endswith("_vnd"):
+            return self.figure(value, "vnd")
+        if name.endswith("_people"):
+            return self.figure(value, "people")
+        if name.endswith("_count"):
+            return self.number(value)
+        return self.figure(value, unit)
+
+    def figure(self, x: float, unit: str | None) -> str:
+        if unit == "vnd":
+            if _is_whole(x):
+                return self.num.vnd(x)
+            return self.num("common.vnd", amount=self.number(x))  # fractions of a đồng, if any
+        if unit == "year":
+            return str(round(x))
+        if unit == "people":
+            return self.m("audit.unit.people", n=self.number(x))
+        return self.number(x)
+
+    def number(self, x: float) -> str:
+        """Up to 3 decimals, as many as the figure has: 5.467, 1.103,6, 3.056,875."""
+        return self.num.number(x, _decimals(x))
+
+    def share(self, x: float) -> str:
+        return self.num.share(x, _decimals(100 * x))
+
+
+def _decimals(x: float) -> int:
+    r = round(x, 3)
+    if float(r).is_integer():
+        return 0
+    return len(f"{abs(r):.3f}".rstrip("0").split(".")[1])
+
+
+def _plural_text(noun: str, n: int) -> Text:
+    one, other = _PLURAL_KEYS[noun]
+    return text(one if n == 1 else other, n=n)
+
+
+def _format_finding(f: Finding, r: _Renderer) -> str:
+    source = f"  ({f.source})" if f.source else ""
+    stated_label, computed_label = r.m("audit.finding.stated"), r.m("audit.finding.computed")
+    width = max(len(stated_label), len(computed_label)) + 2
+    rest = " " * (4 + width)
+    computed = text(
+        "audit.finding.computed_from",
+        computed=r.figure(f.computed, f.unit),
+        computed_from=f.computed_from_text,
+    )
+    header = text(
+        "audit.finding.header",
+        severity=r.m(_SEVERITY_KEYS[f.severity]),
+        kind=r.m(_KIND_KEYS[f.kind]),
+        where=f.where,
+    )
+    lines = [
+        r(header),
+        _wrap(f"{stated_label:<{width}}{r.figure(f.stated, f.unit)}{source}", "    ", rest),
+        _wrap(f"{computed_label:<{width}}{r(computed)}", "    ", rest),
+        _wrap(r(f.message_text), "    ", "    "),
+    ]
+    return "\n".join(lines)
+
+
+def _wrap(line: str, first: str, rest: str) -> str:
+    return textwrap.fill(
+        line, width=_WRAP, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
     )
 
 
@@ -143,13 +409,13 @@ class _Audit:
         self.scenario = scenario
         self.checks = 0
         self.findings: list[Finding] = []
-        self.agreements: list[str] = []
+        self.agreements: list[Text] = []
         self.corrections: dict[str, float] = {}
         self.figures: dict[Unit, list[tuple[str, float]]] = _stated_figures(scenario.stated_budget)
 
-    def passed(self, agreement: str = "") -> None:
+    def passed(self, agreement: Text | None = None) -> None:
         self.checks += 1
-        if agreement:
+        if agreement is not None:
             self.agreements.append(agreement)
 
     def found(
@@ -159,9 +425,9 @@ class _Audit:
         stated: float,
         computed: float,
         *,
-        computed_from: str,
+        computed_from: Text,
         severity: Severity,
-        message: str,
+        message: Text,
         unit: Unit,
     ) -> None:
         self.checks += 1
@@ -173,37 +439,36 @@ class _Audit:
                 where=where,
                 stated=_clean(stated),
                 computed=_clean(computed),
-                computed_from=computed_from,
                 severity=severity,
-                message=message,
+                message_key=message["key"],
+                fields=message["fields"],
+                computed_from_key=computed_from["key"],
+                computed_from_fields=computed_from["fields"],
                 unit=unit,
                 source=self.scenario.provenance.sources.get(where, ""),
             )
         )
 
-    def explain(self, unit: Unit, excess: float, parts: Sequence[str] = (), own: str = "") -> str:
+    def explain(
+        self, unit: Unit, excess: float, parts: Sequence[str] = (), own: str = ""
+    ) -> FieldValue:
         """A clause naming what accounts for the whole of ``excess`` (stated − computed), if
         anything does: an error already found in one of the parts summed, or another stated
-        figure of exactly that size (counted twice, or left out)."""
+        figure of exactly that size (counted twice, or left out). "" when nothing does, so that
+        the message's ``{explain}`` reads as nothing."""
         for part in parts:
             fix = self.corrections.get(part)
             if fix is not None and _same(fix, -excess):
-                return (
-                    f"; the whole difference is the error already found in {part} "
-                    f"({_fig(abs(fix), unit)} too {_too(fix, unit)})"
-                )
-        matches = [
+                return text(_TOO_KEYS[unit, fix > 0], part=part, fix=abs(fix), unit=unit)
+        matches: list[FieldValue] = [
             where
             for where, value in self.figures[unit]
             if where != own and where not in parts and _same(value, abs(excess))
         ]
         if not matches or _same(excess, 0):
             return ""
-        how = "counted twice" if excess > 0 else "left out"
-        return (
-            f"; the difference, {_fig(abs(excess), unit)}, is exactly {' or '.join(matches)}, "
-            f"which looks {how}"
-        )
+        key = "audit.explain.counted_twice" if excess > 0 else "audit.explain.left_out"
+        return text(key, excess=abs(excess), matches=matches, unit=unit)
 
 
 def _stated_figures(sb: StatedBudget | None) -> dict[Unit, list[tuple[str, float]]]:
@@ -233,12 +498,14 @@ def _stated_figures(sb: StatedBudget | None) -> dict[Unit, list[tuple[str, float
 
 def _audit_stated_budget(a: _Audit, sb: StatedBudget) -> None:
     unit_cost = sb.unit_cost_vnd
-    _check_pair(a, "stated_budget", sb.people, sb.vnd, unit_cost, _years(sb))
+    plan = text("audit.label.plan", period=_years(sb))
+    _check_pair(a, "stated_budget", sb.people, sb.vnd, unit_cost, plan)
     for ph, phase in sb.phases.items():
         here = f"stated_budget.phases.{ph}"
-        _check_pair(a, here, phase.people, phase.vnd, unit_cost, _years(phase))
+        label = text("audit.label.phase", period=_years(phase))
+        _check_pair(a, here, phase.people, phase.vnd, unit_cost, label)
         for ln, line in phase.lines.items():
-            label = f"{ln} in {_years(phase)}"
+            label = text("audit.label.line", line=ln, period=_years(phase))
             _check_pair(a, f"{here}.lines.{ln}", line.people, line.vnd, unit_cost, label)
         _check_group_sums(a, here, phase)
         _check_yearly(a, here, phase)
@@ -246,12 +513,13 @@ def _audit_stated_budget(a: _Audit, sb: StatedBudget) -> None:
     _check_phase_sums(a, sb)
     for eid, earmark in sb.earmarks.items():
         here = f"stated_budget.earmarks.{eid}"
-        _check_whole_people(a, f"{here}.vnd", earmark.vnd, unit_cost, f"{eid} ({_years(earmark)})")
+        label = text("audit.label.earmark", earmark=eid, period=_years(earmark))
+        _check_whole_people(a, f"{here}.vnd", earmark.vnd, unit_cost, label)
         _check_earmark(a, sb, here, earmark.vnd, earmark.first_year, earmark.last_year)
 
 
 def _check_pair(
-    a: _Audit, here: str, count: int | None, money: float | None, unit_cost: float, label: str
+    a: _Audit, here: str, count: int | None, money: float | None, unit_cost: float, label: Text
 ) -> None:
     """People × unit cost against money. When they disagree, the side to blame is the one that
     is not a whole number of people: money that is buys exactly the people computed from it."""
@@ -271,13 +539,23 @@ def _check_pair(
             where,
             count,
             bought,
-            computed_from=f"{_d(money)} ÷ {_d(unit_cost)} per person = {_n(bought)} people",
+            computed_from=text(
+                "audit.arith.money_over_unit_cost",
+                money_vnd=money,
+                unit_cost_vnd=unit_cost,
+                bought_people=bought,
+            ),
             severity="error",
             unit="people",
-            message=f"The {_d(money)} stated for {label} pays for {_n(bought)} people at "
-            f"{_d(unit_cost)} each, not the {_n(count)} people stated"
-            + a.explain("people", count - bought, own=where)
-            + ".",
+            message=text(
+                "audit.people_x_unit_cost.count_off",
+                money_vnd=money,
+                label=label,
+                bought_people=bought,
+                unit_cost_vnd=unit_cost,
+                count_people=count,
+                explain=a.explain("people", count - bought, own=where),
+            ),
         )
     else:
         where = f"{here}.vnd"
@@ -286,16 +564,28 @@ def _check_pair(
             where,
             money,
             cost,
-            computed_from=f"{_n(count)} people × {_d(unit_cost)} per person = {_d(cost)}",
+            computed_from=text(
+                "audit.arith.people_times_unit_cost",
+                count_people=count,
+                unit_cost_vnd=unit_cost,
+                cost_vnd=cost,
+            ),
             severity="error",
             unit="vnd",
-            message=f"{_n(count)} people at {_d(unit_cost)} each cost {_d(cost)}, not the "
-            f"{_d(money)} stated for {label}, which is not a whole number of people "
-            f"({_n(bought)})" + a.explain("vnd", money - cost, own=where) + ".",
+            message=text(
+                "audit.people_x_unit_cost.not_whole",
+                count_people=count,
+                unit_cost_vnd=unit_cost,
+                cost_vnd=cost,
+                money_vnd=money,
+                label=label,
+                bought_count=bought,
+                explain=a.explain("vnd", money - cost, own=where),
+            ),
         )
 
 
-def _check_whole_people(a: _Audit, where: str, money: float, unit_cost: float, label: str) -> None:
+def _check_whole_people(a: _Audit, where: str, money: float, unit_cost: float, label: Text) -> None:
     """Money given without a people count should still buy a whole number of trainees."""
     if unit_cost <= 0:
         return
@@ -309,35 +599,48 @@ def _check_whole_people(a: _Audit, where: str, money: float, unit_cost: float, l
         where,
         money,
         nearest * unit_cost,
-        computed_from=f"{_d(money)} ÷ {_d(unit_cost)} per person = {_n(bought)} people; "
-        f"{_n(nearest)} people would cost {_d(nearest * unit_cost)}",
+        computed_from=text(
+            "audit.arith.nearest_whole_people",
+            money_vnd=money,
+            unit_cost_vnd=unit_cost,
+            bought_people=bought,
+            nearest_people=nearest,
+            nearest_vnd=nearest * unit_cost,
+        ),
         severity="note",
         unit="vnd",
-        message=f"The {_d(money)} for {label} is {_n(bought)} people at {_d(unit_cost)} each: "
-        "not a whole number of trainees, so it was not worked out from a head count at the "
-        "plan's unit cost.",
+        message=text(
+            "audit.whole_people.not_whole",
+            money_vnd=money,
+            label=label,
+            bought_people=bought,
+            unit_cost_vnd=unit_cost,
+        ),
     )
 
 
 def _check_group_sums(a: _Audit, here: str, phase: StatedPhase) -> None:
     if not phase.lines:
         return
-    label = (f"the lines of {_years(phase)}", f"the phase {_name(here + '.people')}")
+    context: Fields = {"period": _years(phase), "phase": _name(here + ".people")}
     counts = [(f"{here}.lines.{ln}.people", line.people) for ln, line in phase.lines.items()]
-    _check_sum(a, "group_sum", f"{here}.people", phase.people, counts, "people", label)
+    _check_sum(a, "group_sum", f"{here}.people", phase.people, counts, "people", context)
     money = [(f"{here}.lines.{ln}.vnd", line.vnd) for ln, line in phase.lines.items()]
-    _check_sum(a, "group_sum", f"{here}.vnd", phase.vnd, money, "vnd", label)
+    _check_sum(a, "group_sum", f"{here}.vnd", phase.vnd, money, "vnd", context)
 
 
 def _check_phase_sums(a: _Audit, sb: StatedBudget) -> None:
     if not sb.phases:
         return
     base = "stated_budget.phases"
-    label = ("the phases", _years(sb))
+    context: Fields = {"period": _years(sb)}
     counts = [(f"{base}.{ph}.people", phase.people) for ph, phase in sb.phases.items()]
-    _check_sum(a, "phase_sum", "stated_budget.people", sb.people, counts, "people", label)
+    _check_sum(a, "phase_sum", "stated_budget.people", sb.people, counts, "people", context)
     money = [(f"{base}.{ph}.vnd", phase.vnd) for ph, phase in sb.phases.items()]
-    _check_sum(a, "phase_sum", "stated_budget.vnd", sb.vnd, money, "vnd", label)
+    _check_sum(a, "phase_sum", "stated_budget.vnd", sb.vnd, money, "vnd", context)
+
+
+_SUM_KEYS = {"group_sum": "audit.group_sum.mismatch", "phase_sum": "audit.phase_sum.mismatch"}
 
 
 def _check_sum(
@@ -347,12 +650,11 @@ def _check_sum(
     stated: float | None,
     parts: Sequence[tuple[str, float | None]],
     unit: Unit,
-    label: tuple[str, str],
+    context: Fields,
 ) -> None:
     """A stated total against the sum of its stated parts; skipped when any part is missing,
-    since a partial sum would report the missing part as an error in the total. ``label`` names
-    the parts and the whole in the message."""
-    parts_label, whole_label = label
+    since a partial sum would report the missing part as an error in the total. ``context``
+    names the parts and the whole in the message (the period, and the phase for a group sum)."""
     values = [v for _, v in parts if v is not None]
     if stated is None or len(values) != len(parts):
         return
@@ -360,19 +662,27 @@ def _check_sum(
     if _same(total, stated):
         a.passed()
         return
-    terms = " + ".join(f"{_fig(v, unit)} ({_name(w)})" for w, v in parts if v is not None)
+    terms: list[FieldValue] = [
+        text("audit.arith.term", value=v, name=_name(w), unit=unit)
+        for w, v in parts
+        if v is not None
+    ]
     a.found(
         kind,
         where,
         stated,
         total,
-        computed_from=f"{terms} = {_fig(total, unit)}",
+        computed_from=text("audit.arith.sum", terms=terms, total=total, unit=unit),
         severity="error",
         unit=unit,
-        message=f"{parts_label[0].upper()}{parts_label[1:]} add up to {_fig(total, unit)}, not "
-        f"the {_fig(stated, unit)} stated for {whole_label}"
-        + a.explain(unit, stated - total, parts=[w for w, _ in parts], own=where)
-        + ".",
+        message=text(
+            _SUM_KEYS[kind],
+            **context,
+            total=total,
+            stated=stated,
+            unit=unit,
+            explain=a.explain(unit, stated - total, parts=[w for w, _ in parts], own=where),
+        ),
     )
 
 
@@ -392,23 +702,24 @@ def _check_yearly(a: _Audit, here: str, phase: StatedPhase) -> None:
             a.passed()
             continue
         rounded = abs(per_year - average) < 1
-        how = "rounded down" if per_year < average else "rounded up"
+        if not rounded:
+            key = "audit.yearly_average.wrong"
+        elif per_year < average:
+            key = "audit.yearly_average.rounded_down"
+        else:
+            key = "audit.yearly_average.rounded_up"
+        figures: Fields = {"total": total, "average": average, "unit": unit}
         a.found(
             "yearly_average",
             f"{here}.{name}",
             per_year,
             average,
-            computed_from=f"{_fig(total, unit)} ÷ {_plural(years, 'year')} ({_years(phase)}) = "
-            f"{_fig(average, unit)} a year",
+            computed_from=text(
+                "audit.arith.yearly_average", **figures, years=years, period=_years(phase)
+            ),
             severity="note" if rounded else "error",
             unit=unit,
-            message=(
-                f"The stated {_fig(per_year, unit)} a year is the exact average, "
-                f"{_fig(average, unit)}, {how}; the totals are not affected."
-                if rounded
-                else f"{_fig(total, unit)} over the {_plural(years, 'year')} {_years(phase)} is "
-                f"{_fig(average, unit)} a year, not the {_fig(per_year, unit)} stated."
-            ),
+            message=text(key, **figures, yearly=per_year, years=years, period=_years(phase)),
         )
 
 
@@ -433,12 +744,21 @@ def _check_periods(a: _Audit, sb: StatedBudget) -> None:
             f"stated_budget.phases.{ph}.first_year",
             phase.first_year,
             prev.last_year + 1,
-            computed_from=f"{prev_id} runs {_years(prev)}, so the next phase starts in "
-            f"{prev.last_year + 1}",
+            computed_from=text(
+                "audit.arith.next_phase",
+                previous=prev_id,
+                period=_years(prev),
+                next_year=prev.last_year + 1,
+            ),
             severity="error",
             unit="year",
-            message=f"Phase {ph} starts in {phase.first_year}, inside phase {prev_id} "
-            f"({_years(prev)}), so the money of the shared years is counted twice.",
+            message=text(
+                "audit.period.overlap",
+                phase=ph,
+                first_year=phase.first_year,
+                previous=prev_id,
+                period=_years(prev),
+            ),
         )
 
 
@@ -455,11 +775,16 @@ def _check_inside(a: _Audit, here: str, first: int, last: int, sb: StatedBudget)
             f"{here}.{end}",
             year,
             bound,
-            computed_from=f"the plan's budget period is {_years(sb)}",
+            computed_from=text("audit.arith.budget_period", period=_years(sb)),
             severity="error",
             unit="year",
-            message=f"{here.rsplit('.', 1)[-1]} runs {first}–{last}, outside the plan's budget "
-            f"period {_years(sb)}.",
+            message=text(
+                "audit.period.outside",
+                name=here.rsplit(".", 1)[-1],
+                first_year=first,
+                last_year=last,
+                period=_years(sb),
+            ),
         )
 
 
@@ -470,7 +795,7 @@ def _check_earmark(
     spending = _spending(sb, first, last)
     if spending is None:
         return
-    spend, basis = spending
+    spend, terms = spending
     if money <= spend + _EPS:
         a.passed()
         return
@@ -479,19 +804,25 @@ def _check_earmark(
         f"{here}.vnd",
         money,
         spend,
-        computed_from=f"{basis} = {_d(spend)}",
+        computed_from=text("audit.arith.spending", terms=terms, spend_vnd=spend),
         severity="error",
         unit="vnd",
-        message=f"The {_d(money)} earmarked for {first}–{last} is more than the {_d(spend)} the "
-        "plan spends in those years at its phases' yearly averages.",
+        message=text(
+            "audit.earmark.above_spending",
+            money_vnd=money,
+            first_year=first,
+            last_year=last,
+            spend_vnd=spend,
+        ),
     )
 
 
-def _spending(sb: StatedBudget, first: int, last: int) -> tuple[float, str] | None:
-    """Money the phases spend in ``first``–``last`` at each phase's yearly average. Years no
-    phase covers count as nothing spent: the plan budgets no money outside its phases."""
+def _spending(sb: StatedBudget, first: int, last: int) -> tuple[float, list[FieldValue]] | None:
+    """Money the phases spend in ``first``–``last`` at each phase's yearly average, with one
+    term per phase. Years no phase covers count as nothing spent: the plan budgets no money
+    outside its phases."""
     total = 0.0
-    terms: list[str] = []
+    terms: list[FieldValue] = []
     for ph, phase in sb.phases.items():
         years = phase.last_year - phase.first_year + 1
         rate = phase.vnd / years if phase.vnd is not None else phase.vnd_per_year
@@ -499,10 +830,10 @@ def _spending(sb: StatedBudget, first: int, last: int) -> tuple[float, str] | No
         if rate is None or overlap <= 0:
             continue
         total += overlap * rate
-        terms.append(f"{_plural(overlap, 'year')} × {_d(rate)} a year ({ph})")
+        terms.append(text("audit.arith.spending_term", years=overlap, rate_vnd=rate, phase=ph))
     if not terms:
         return None
-    return total, " + ".join(terms)
+    return total, terms
 
 
 # --------------------------------------------------------------------------- targets
@@ -529,21 +860,35 @@ def _check_implied_base(a: _Audit, s: Scenario, tid: str, target: Target) -> Non
     if abs(implied - base) <= BASE_TOLERANCE * base:
         a.passed()
         return
-    share = _pct(target.share)
-    of_share = target.share * base
+    share = target.share
+    of_share = share * base
+    selector = _selector(target)
     a.found(
         "implied_base",
         f"targets.{tid}.min_count",
         target.min_count,
         of_share,
-        computed_from=f"{share} × {_n(base)} eligible ({_selector(target)}) = {_n(of_share)} "
-        f"people; the minimum implies a base of {_n(target.min_count)} ÷ {share} = {_n(implied)}",
+        computed_from=text(
+            "audit.arith.implied_base",
+            share=share,
+            base_count=base,
+            selector=selector,
+            of_share_people=of_share,
+            min_count=target.min_count,
+            implied_count=implied,
+        ),
         severity="warning",
         unit="people",
-        message=f"The minimum of {_n(target.min_count)} people by {target.year} is {share} of "
-        f"{_n(implied)} people, but {_selector(target)} has {_n(base)} eligible people, of whom "
-        f"{share} is {_n(of_share)}: the minimum count is far "
-        f"{'below' if implied < base else 'above'} the share.",
+        message=text(
+            "audit.implied_base.below" if implied < base else "audit.implied_base.above",
+            min_people=target.min_count,
+            year=target.year,
+            share=share,
+            implied_people=implied,
+            selector=selector,
+            base_count=base,
+            of_share_count=of_share,
+        ),
     )
 
 
@@ -571,22 +916,38 @@ def _check_drift_pair(
     if abs(base2 - base1) <= BASE_TOLERANCE * max(base1, base2):
         a.passed()
         return
-    share1, share2 = _pct(t1.share or 0), _pct(t2.share or 0)
     at_earlier = (t2.share or 0) * base1
     a.found(
         "implied_base_drift",
         f"targets.{tid2}.min_count",
         t2.min_count or 0,
         at_earlier,
-        computed_from=f"{share2} × the base {tid1} implies ({_n(t1.min_count or 0)} ÷ {share1} "
-        f"= {_n(base1)}) = {_n(at_earlier)} people; {tid2} implies "
-        f"{_n(t2.min_count or 0)} ÷ {share2} = {_n(base2)}",
+        computed_from=text(
+            "audit.arith.implied_base_drift",
+            share=t2.share or 0,
+            earlier=tid1,
+            earlier_min_count=t1.min_count or 0,
+            earlier_share=t1.share or 0,
+            earlier_base_count=base1,
+            at_earlier_people=at_earlier,
+            target=tid2,
+            min_count=t2.min_count or 0,
+            base_count=base2,
+        ),
         severity="warning",
         unit="people",
-        message=f"The {t2.year} minimum ({_n(t2.min_count or 0)} at {share2}) implies a base of "
-        f"{_n(base2)} people but the {t1.year} minimum ({_n(t1.min_count or 0)} at {share1}) "
-        f"implies {_n(base1)}; on the {t1.year} base the {t2.year} minimum would be "
-        f"{_n(at_earlier)}, so at least one of the two minimum counts is off.",
+        message=text(
+            "audit.implied_base_drift.off",
+            year=t2.year,
+            min_count=t2.min_count or 0,
+            share=t2.share or 0,
+            base_people=base2,
+            earlier_year=t1.year,
+            earlier_min_count=t1.min_count or 0,
+            earlier_share=t1.share or 0,
+            earlier_base_count=base1,
+            at_earlier_count=at_earlier,
+        ),
     )
 
 
@@ -622,7 +983,7 @@ def _check_min_counts(
     count, arithmetic = need
     where = f"{here}.people"
     if count == stated:
-        a.passed(f"{where} = {_n(stated)}: {arithmetic}")
+        a.passed(text("audit.agreement", where=where, stated_count=stated, arithmetic=arithmetic))
         return
     a.found(
         "min_counts",
@@ -632,13 +993,19 @@ def _check_min_counts(
         computed_from=arithmetic,
         severity="error",
         unit="people",
-        message=f"The plan budgets {_n(stated)} people for {_name(where)} ({first}–{last}), "
-        f"{'more' if stated > count else 'fewer'} than the {_n(count)} its minimum counts add "
-        "in that period" + a.explain("people", stated - count, own=where) + ".",
+        message=text(
+            "audit.min_counts.more" if stated > count else "audit.min_counts.fewer",
+            stated_people=stated,
+            name=_name(where),
+            first_year=first,
+            last_year=last,
+            needed_count=count,
+            explain=a.explain("people", stated - count, own=where),
+        ),
     )
 
 
-def _needed(s: Scenario, groups: Sequence[str], first: int, last: int) -> tuple[int, str] | None:
+def _needed(s: Scenario, groups: Sequence[str], first: int, last: int) -> tuple[int, Text] | None:
     """Minimum-count growth over ``first``–``last`` for ``groups``, with its arithmetic; None
     when no milestone falls in the period or some group has no minimum count to go by."""
     milestones = s.horizon.milestones
@@ -655,10 +1022,18 @@ def _needed(s: Scenario, groups: Sequence[str], first: int, last: int) -> tuple[
     if since is None:
         return None
     count = upto[0] - since[0]
-    return count, f"{upto[1]}; {since[1]}; {_n(upto[0])} − {_n(since[0])} = {_n(count)} people"
+    growth = text(
+        "audit.arith.min_count_growth",
+        upto=upto[1],
+        since=since[1],
+        upto_count=upto[0],
+        since_count=since[0],
+        growth_people=count,
+    )
+    return count, growth
 
 
-def _min_count_sum(s: Scenario, groups: Sequence[str], year: int) -> tuple[int, str] | None:
+def _min_count_sum(s: Scenario, groups: Sequence[str], year: int) -> tuple[int, Text] | None:
     """Sum of the whole-group minimum counts due in ``year`` for exactly ``groups``; None unless
     each group is covered by exactly one such target (a partial or double cover is no total)."""
     wanted = set(groups)
@@ -671,65 +1046,14 @@ def _min_count_sum(s: Scenario, groups: Sequence[str], year: int) -> tuple[int, 
     if covered != sorted(wanted):
         return None
     total = sum(t.min_count or 0 for _, t in chosen)
-    terms = " + ".join(f"{_n(t.min_count or 0)} ({tid})" for tid, t in chosen)
-    return total, f"min counts by {year}: {terms} = {_n(total)}"
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def _format_finding(f: Finding) -> str:
-    source = f"  ({f.source})" if f.source else ""
-    lines = [
-        f"[{f.severity}] {f.kind}: {f.where}",
-        _wrap(f"stated    {_fig(f.stated, f.unit)}{source}", "    ", "              "),
-        _wrap(f"computed  {_fig(f.computed, f.unit)} from {f.computed_from}", "    ", " " * 14),
-        _wrap(f.message, "    ", "    "),
+    terms: list[FieldValue] = [
+        text("audit.arith.min_count_term", min_count=t.min_count or 0, target=tid)
+        for tid, t in chosen
     ]
-    return "\n".join(lines)
+    return total, text("audit.arith.min_count_sum", year=year, terms=terms, total_count=total)
 
 
-def _wrap(text: str, first: str, rest: str) -> str:
-    return textwrap.fill(
-        text, width=_WRAP, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
-    )
-
-
-def _n(x: float) -> str:
-    """A count the Vietnamese way, keeping up to 3 decimals: 1.103,6 people."""
-    r = round(x, 3)
-    if float(r).is_integer():
-        return people(r)
-    whole, frac = f"{abs(r):.3f}".split(".")
-    sign = "-" if r < 0 else ""
-    return f"{sign}{people(int(whole))},{frac.rstrip('0')}"
-
-
-def _d(x: float) -> str:
-    """Money the Vietnamese way; fractions of a đồng only when there are any."""
-    return vnd(x) if _is_whole(x) else f"{_n(x)} đ"
-
-
-def _fig(x: float, unit: Unit) -> str:
-    if unit == "vnd":
-        return _d(x)
-    if unit == "year":
-        return str(round(x))
-    return f"{_n(x)} people"
-
-
-def _too(excess: float, unit: Unit) -> str:
-    if unit == "people":
-        return "many" if excess > 0 else "few"
-    return "much" if excess > 0 else "little"
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:g}%"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+# --------------------------------------------------------------------------- helpers
 
 
 class _Span(Protocol):

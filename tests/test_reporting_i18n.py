@@ -20,6 +20,8 @@ from simopt.reporting.i18n import (
 
 PACKAGE = Path(__file__).resolve().parents[1] / "simopt"
 KEY = re.compile(r"^(common|cli|workbook|charts|report|audit)\.[a-z0-9_.]+[a-z0-9_]$")
+FILE_NAME = re.compile(r"\.(html|xlsx|png|json|csv|po|py)$")
+"""report.html and workbook.xlsx look like keys but are file names."""
 
 
 def _keys_in_code() -> dict[str, str]:
@@ -28,9 +30,13 @@ def _keys_in_code() -> dict[str, str]:
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if KEY.match(node.value):
-                    found.setdefault(node.value, f"{path.relative_to(PACKAGE)}:{node.lineno}")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and KEY.match(node.value)
+                and not FILE_NAME.search(node.value)
+            ):
+                found.setdefault(node.value, f"{path.relative_to(PACKAGE)}:{node.lineno}")
     return found
 
 
@@ -70,7 +76,7 @@ def test_vietnamese_numbers_and_money() -> None:
 
 
 def test_a_missing_key_is_an_error_not_a_blank() -> None:
-    with pytest.raises(CatalogueError, match="no.such.key"):
+    with pytest.raises(CatalogueError, match=r"no\.such\.key"):
         messages("vi")("no.such.key")
 
 
