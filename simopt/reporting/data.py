@@ -221,6 +221,9 @@ def _value_at(scenario: Scenario, path: str) -> Any:
     for part in path.split("."):
         if isinstance(node, dict):
             node = node.get(part, node.get(int(part)) if part.isdigit() else None)
+        elif isinstance(node, tuple | list):
+            # milestones.0, promotions.1.rate_per_year: an item of a sequence, by its index
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
         else:
             node = getattr(node, part, None)
         if node is None:
