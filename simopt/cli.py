@@ -121,9 +121,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     scenario = _load(args)
     report = audit(scenario)
     if args.json:
+        # The JSON stays English (message, computed_from) for its existing readers; the
+        # structured fields beside them let a reader render any language.
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        _show(report.format(file=args.file))
+        _show(report.format(file=args.file, lang=args.lang))
     return EXIT_FINDINGS if report.findings else EXIT_OK
 
 
@@ -222,6 +224,7 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
             workers=args.workers,
             uncertainty=args.uncertainty,
             joint=args.joint,
+            progress=_progress_line,
         )
         run.write_csv("ceilings.csv", sweep.table)
         run.write_json("ceilings.json", sweep.to_dict())
@@ -353,15 +356,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from simopt.compare import compare_plans
-    from simopt.format import people, vnd
+    from simopt.compare import BASE, compare_plans
 
-    scenarios = _load_all(args, args.files)
+    files: list[str] = args.files
+    asked = bool(args.variant or args.variants)
+    if asked and len(files) != 1:
+        raise ScenarioError(
+            "--variant and --variants are what-ifs of one file; give one FILE, or several files "
+            "without variants",
+            file="command line",
+            path="FILE",
+            value=" ".join(files),
+        )
+    variants = _compare_variants(args) if asked else []
+    if not asked or getattr(args, "recorded", None) is not None:
+        scenarios = _load_all(args, files)  # a rerun: every column as the manifest recorded it
+    else:
+        scenarios = _load_variant_columns(args, files[0], variants)
+    names = [BASE, *(v.name for v in variants)] if asked else None
+    if names is not None and len(names) != len(scenarios):
+        where = getattr(args, "manifest_path", "the manifest")
+        raise RunError(f"{where}: the recorded variants do not match the recorded scenarios")
     # several scenarios have no one name: their comparisons live together
     with _open_run(args, "compare") as run:
-        table = compare_plans(
+        comparison = compare_plans(
             scenarios,
-            files=args.files,
+            names=names,
+            files=files,
+            variants=variants,
             confidence=args.confidence,
             reps=args.reps,
             seed=args.seed,
@@ -370,46 +392,148 @@ def cmd_compare(args: argparse.Namespace) -> int:
             uncertainty=args.uncertainty,
             joint=args.joint,
         )
-        run.write_csv("compare.csv", table.reset_index())
-        out = _commit(args, run, scenarios, args.files, status="done", exit_code=EXIT_OK)
+        run.write_csv("compare.csv", comparison.table.reset_index())
+        run.write_json("compare.json", comparison.to_dict())
+        column_files = files if not asked else files * len(scenarios)
+        out = _commit(args, run, scenarios, column_files, status="done", exit_code=EXIT_OK)
     if args.json:
-        records = {
-            str(m): {k: (None if v != v else v) for k, v in row.items()}
-            for m, row in table.to_dict("index").items()
-        }
-        print(json.dumps(records, indent=2, ensure_ascii=False, default=str))
-        return EXIT_OK
-
-    def cell(measure: str, value: Any) -> str:
-        if value is None or (isinstance(value, float) and value != value):
-            return "—"
-        if measure.endswith("cost_vnd"):
-            return vnd(value)
-        if measure.endswith("enrolments"):
-            return people(value)
-        if measure.endswith(("share", "probability met")):
-            return f"{value:.1%}"
-        return str(value)
-
-    header = ["measure", *table.columns]
-    rows = [
-        [str(m), *(cell(str(m), v) for v in row)]
-        for m, row in zip(table.index, table.itertuples(index=False), strict=True)
-    ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    what = "all targets together" if args.joint else "each target"
-    print(
-        f"Compared at {args.confidence:.0%} confidence ({what}), {args.reps} replications, "
-        f"seed {args.seed}, uncertainty {args.uncertainty}"
-    )
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    print(f"Written to {out}/")
+        print(json.dumps(comparison.records(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _show(comparison.text())
+        print(f"Written to {out}/")
     return EXIT_OK
 
 
-RERUNNABLE = frozenset({"optimize", "ceilings", "simulate", "plan", "compare"})
+if TYPE_CHECKING:
+    from simopt.compare import Variant
+
+
+def _compare_variants(args: argparse.Namespace) -> list[Variant]:
+    """compare's variants: from the command line and --variants, or (rerun) as recorded. They
+    are kept in the options (``resolved_variants``), so the manifest records them whole even when
+    they came from a file that may change or go."""
+    from simopt.compare import command_line_variants, read_variants_file, recorded_variants
+
+    if getattr(args, "recorded", None) is not None:
+        return recorded_variants(args.resolved_variants, where=str(args.manifest_path))
+    shared = [a for a, owner in zip(args.set or [], args.set_for or [], strict=True) if not owner]
+    from_file = read_variants_file(args.variants, shared=shared) if args.variants else []
+    _, from_line = command_line_variants(
+        args.variant or [],
+        args.set or [],
+        args.set_for or [],
+        taken=[v.name for v in from_file],
+    )
+    variants = [*from_file, *from_line]
+    args.resolved_variants = [v.to_dict() for v in variants]
+    return variants
+
+
+def _load_variant_columns(
+    args: argparse.Namespace, file: str, variants: list[Variant]
+) -> list[Scenario]:
+    """The unmodified file, then each variant of it; each column is recorded with its own --set
+    list (the manifest's one --set list per run cannot say which variant had which)."""
+    from simopt.compare import load_variant
+    from simopt.runs import record_scenario
+
+    base = load_scenario(file)
+    scenarios = [base, *(load_variant(file, v) for v in variants)]
+    args.recorded = [
+        record_scenario(file, [], base),
+        *(
+            record_scenario(file, list(v.sets), s)
+            for v, s in zip(variants, scenarios[1:], strict=True)
+        ),
+    ]
+    return scenarios
+
+
+class _VariantName(argparse.Action):
+    """``--variant NAME`` of compare: the ``--set`` that follow belong to it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), str(values)])
+
+
+class _OwnedSet(argparse.Action):
+    """``--set`` of compare: appended to ``set`` as everywhere, and its owner — the variant named
+    last, "" before any — to ``set_for``, so that the order on the command line is kept."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        owner = (getattr(namespace, "variant", None) or [""])[-1]
+        namespace.set = [*(getattr(namespace, "set", None) or []), str(values)]
+        namespace.set_for = [*(getattr(namespace, "set_for", None) or []), owner]
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from simopt.judge import as_written_schedule, judge, stated_people, written_people
+
+    recorded = getattr(args, "recorded", None)
+    if recorded is not None:
+        loaded = _load_all(args, [args.file])  # a rerun: both scenarios as recorded
+        real, written = loaded[0], (loaded[1] if len(loaded) > 1 else None)
+        if (written is None) != (args.written is None):
+            where = getattr(args, "manifest_path", "the manifest")
+            raise RunError(f"{where}: the recorded scenarios do not match the recorded --written")
+    else:
+        real = _load(args)
+        # --set what-ifs the real world; the written world is the plan's own, taken as it is
+        written = load_scenario(args.written) if args.written else None
+        if written is not None:
+            from simopt.runs import record_scenario
+
+            args.recorded = [
+                record_scenario(args.file, args.set or [], real),
+                record_scenario(args.written, [], written),
+            ]
+    # mapped before the run folder opens: a plan that cannot be mapped leaves nothing
+    plan_people = written_people(written) if written is not None else stated_people(real)
+    schedule = as_written_schedule(real, plan_people=plan_people)
+    files = [args.file] + ([args.written] if written is not None else [])
+    with _open_run(args, real.name) as run:
+        judgement = judge(
+            real,
+            written,
+            reps=args.reps,
+            seed=args.seed,
+            confidence=args.confidence,
+            engine=args.engine,
+            workers=args.workers,
+            uncertainty=args.uncertainty,
+            robust=not args.no_robust,
+            joint=args.joint,
+            plan_people=plan_people,
+            schedule=schedule,
+            progress=_progress_line,
+        )
+        for name, table in judgement.tables().items():
+            run.write_csv(name, table)
+        summary = judgement.to_dict()
+        run.write_json("judge.json", summary)
+        scenarios = [real] + ([written] if written is not None else [])
+        out = _commit(args, run, scenarios, files, status="done", exit_code=EXIT_OK)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _show(judgement.text())
+        print(f"\nWritten to {out}/")
+    return EXIT_OK
+
+
+RERUNNABLE = frozenset({"optimize", "ceilings", "simulate", "plan", "compare", "judge"})
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -638,6 +762,13 @@ def build_parser() -> argparse.ArgumentParser:
         "there are findings, 0 when the arithmetic is clean, 2 on invalid input.",
     )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="en",
+        help="language of the text report: vi (Vietnamese) or en (default en; --json is "
+        "always English, with the structured fields to render either)",
+    )
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser(
@@ -671,7 +802,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the finance frontier: feasibility, cost and attainment for a range of ceilings",
         description="For each yearly public-budget ceiling from --from-vnd to --to-vnd: can every "
         "target be met, at what minimum cost, and if not, the best attainment and shortfall. "
-        "Also the smallest ceiling that meets every target.",
+        "Also the smallest ceiling that meets every target; with --simulate, what each ceiling "
+        "buys with --confidence. Progress goes to stderr on a terminal.",
     )
     p.add_argument(
         "--from-vnd",
@@ -697,8 +829,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--simulate",
         action="store_true",
-        help="judge each ceiling's best schedule by simulation, and find the smallest "
-        "ceiling meeting every target with --confidence",
+        help="per ceiling, the robust plan under it (met with --confidence or why not, its "
+        "cost, per-target probabilities on its fresh sample, spending within the ceiling) beside "
+        "the expected-value plan simulated; the smallest ceiling found at --confidence is a "
+        "row of its own, and every row above it is met",
     )
     p.set_defaults(func=cmd_ceilings)
 
@@ -762,14 +896,68 @@ def build_parser() -> argparse.ArgumentParser:
             _confidence_parent(),
             _uncertainty_parent(joint=True),
         ],
-        help="run the plan on several scenarios and print them side by side",
-        description="Run `simopt plan` on each file (with the same --set overrides) and print "
-        "one table: cost, people, expected attainment and probability per target and milestone. "
+        help="the plan for several scenarios, or named what-ifs of one, side by side",
+        description="Run `simopt plan` on each file (with the same --set overrides), or on "
+        "named variants of one file (--variant NAME --set PATH=V …, or --variants FILE), and "
+        "print one table: cost, people, VND per person certified, expected attainment, VND per "
+        "point of each target over doing nothing, and probability per target and milestone. "
+        "With variants the first column, 'base', is the file as written. "
         "The run folder is results/compare/<run-id> unless --out.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
-    _add_set(p, "override a field in every scenario (repeatable)")
-    p.set_defaults(func=cmd_compare)
+    p.add_argument(
+        "--set",
+        action=_OwnedSet,
+        metavar="PATH=VALUE",
+        help="override a field (repeatable): with several files, in every one; with variants, "
+        "before any --variant in every variant (not 'base'), after --variant NAME in that one",
+    )
+    p.add_argument(
+        "--variant",
+        action=_VariantName,
+        metavar="NAME",
+        help="start a named what-if of FILE: the --set that follow make it (repeatable; names "
+        "unique, printable, not 'base')",
+    )
+    p.add_argument(
+        "--variants",
+        metavar="VARIANTS.yaml",
+        help="named what-ifs from a YAML mapping name: {path: value, …} (same rules as --set); "
+        "they come before any --variant",
+    )
+    # what the variants were, whatever their source: kept in the manifest for rerun
+    p.set_defaults(func=cmd_compare, set_for=None, resolved_variants=None)
+
+    p = sub.add_parser(
+        "judge",
+        parents=[
+            scenario,
+            run,
+            _sampling_parent(reps=1000, reps_help="replications"),
+            _confidence_parent(what="the robust plan beside it: "),
+            _uncertainty_parent(joint=True),
+        ],
+        help="the plan as written (its stated people per group and phase), simulated",
+        description="Map the people the plan states per group and phase (its stated_budget "
+        "lines, or with --written the written-world scenario's optimum) onto the scenario's "
+        "pools by a stated rule, which is printed, and simulate them: per target the expected "
+        "share and the probability met with its interval, all targets together and the cost, "
+        "beside the robust plan at --confidence. Writes schedule.csv (the written plan in the "
+        "scenario's pools), the simulation tables and judge.json.",
+    )
+    p.add_argument(
+        "--written",
+        metavar="WRITTEN.yaml",
+        help="take the written plan's people from this written-world scenario's minimum-cost "
+        "schedule (e.g. scenarios/long_an_as_written.yaml) instead of FILE's stated budget; "
+        "--set does not apply to it",
+    )
+    p.add_argument(
+        "--no-robust",
+        action="store_true",
+        help="skip the robust plan beside the written one",
+    )
+    p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser(
         "rerun",
