@@ -76,6 +76,20 @@ class CeilingSweep:
     seed: int | None = None
     uncertainty: str | None = None
 
+    def chart_frame(self) -> pd.DataFrame:
+        """What the frontier chart draws: per ceiling the cost of the plan the row stands for
+        (the robust plan when simulated, else the minimum-cost plan) and its probabilities."""
+        t = self.table.sort_values("ceiling_vnd")
+        if self.confidence is None or f"{ROBUST}cost_vnd" not in t.columns:
+            return pd.DataFrame(
+                {"ceiling_vnd": t["ceiling_vnd"], "cost_vnd": t["min_cost_vnd"]}
+            ).reset_index(drop=True)
+        out = pd.DataFrame({"ceiling_vnd": t["ceiling_vnd"], "cost_vnd": t[f"{ROBUST}cost_vnd"]})
+        for name in ("probability_all_met", "min_probability_met"):
+            if f"{ROBUST}{name}" in t.columns:
+                out[name] = t[f"{ROBUST}{name}"]
+        return out.reset_index(drop=True)
+
     def records(self) -> list[dict[str, Any]]:
         """The table as JSON-ready rows: NaN (no value at that ceiling) becomes None."""
         return [

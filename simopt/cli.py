@@ -199,6 +199,22 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return code
 
 
+def _report_lang(args: argparse.Namespace) -> str:
+    """The language of a run's report, workbook and charts: --lang, else Vietnamese (they are
+    read by the province's committees)."""
+    from simopt.reporting.i18n import DEFAULT_REPORT_LANG
+
+    lang: str | None = getattr(args, "lang", None)
+    return lang or DEFAULT_REPORT_LANG
+
+
+def _frontier_chart(sweep: Any, lang: str) -> bytes | None:
+    from simopt.reporting.charts import frontier_figure, png_bytes
+
+    fig = frontier_figure(sweep.chart_frame(), lang, confidence=sweep.confidence)
+    return None if fig is None else png_bytes(fig)
+
+
 def cmd_ceilings(args: argparse.Namespace) -> int:
     from simopt.ceilings import sweep_ceilings
 
@@ -228,6 +244,9 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
         )
         run.write_csv("ceilings.csv", sweep.table)
         run.write_json("ceilings.json", sweep.to_dict())
+        chart = _frontier_chart(sweep, _report_lang(args))
+        if chart is not None:
+            run.write_bytes("chart_frontier.png", chart)
         out = _commit(args, run, [scenario], [args.file], status="done", exit_code=EXIT_OK)
     if args.json:
         print(json.dumps(sweep.to_dict(), indent=2, ensure_ascii=False))
@@ -663,6 +682,13 @@ def _run_parent() -> _Parser:
         help="let --out replace an earlier simopt run there (atomically; never other folders)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default=None,
+        help="language of the run's report, workbook and charts (default vi) and of the "
+        "answer printed (default en): vi Vietnamese, en English",
+    )
     return p
 
 

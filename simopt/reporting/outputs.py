@@ -52,10 +52,12 @@ def report_files(data: ReportData, lang: str) -> dict[str, bytes]:
     from simopt.reporting.charts import charts
     from simopt.reporting.html import render_report
 
+    # drawn once: the same PNGs are embedded in the report and written beside it
+    images = charts(data, lang)
     files = {
         "workbook.xlsx": workbook_bytes(data, lang),
-        "report.html": render_report(data, lang).encode("utf-8"),
+        "report.html": render_report(data, lang, images=images).encode("utf-8"),
     }
-    for name, png in charts(data, lang).items():
+    for name, png in images.items():
         files[f"chart_{name}.png"] = png
     return files
