@@ -172,22 +172,26 @@ def _confidence(text: str) -> float:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from simopt.optimize import optimize
+    from simopt.optimize.envelopes import with_total_ceiling
     from simopt.optimize.report import plan_summary, plan_table
 
-    scenario = _load(args)
+    scenario = with_total_ceiling(_load(args), args.total_ceiling_vnd)
     with _open_run(args, scenario.name) as run:
         plan = optimize(
             scenario,
             ceiling_vnd=args.ceiling_vnd,
             solver=args.solver,
-            integer_classes=args.integer_classes,
+            continuous=args.continuous,
         )
         summary = plan_summary(plan, scenario)
         ok = plan.is_ok
-        # an infeasible run has no schedule: its folder holds the diagnosis and the manifest
-        run.write_csv("schedule.csv", plan.schedule if ok else None)
-        run.write_csv("costs.csv", plan.costs if ok else None)
-        run.write_csv("attainment.csv", plan.attainment if ok else None)
+        # An infeasible run's folder holds the diagnosis and, when the solver found it, the
+        # best-effort schedule (summary.json says "schedule_kind": "best_effort": not a plan).
+        shown = ok or plan.best_effort
+        run.write_csv("schedule.csv", plan.schedule if shown else None)
+        run.write_csv("costs.csv", plan.costs if shown else None)
+        run.write_csv("attainment.csv", plan.attainment if shown else None)
+        run.write_csv("classes.csv", plan.classes if shown else None)
         run.write_json("summary.json", summary)
         code = EXIT_OK if ok else EXIT_FINDINGS
         out = _commit(args, run, [scenario], [args.file], status=summary["status"], exit_code=code)
@@ -331,11 +335,12 @@ def _progress_line(message: str) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from simopt.evidence import gather_evidence
+    from simopt.optimize.envelopes import with_total_ceiling
     from simopt.plan import robust_plan
     from simopt.plan_report import plan_tables, robust_summary, robust_table
     from simopt.price import LEVELS
 
-    scenario = _load(args)
+    scenario = with_total_ceiling(_load(args), args.total_ceiling_vnd)
     with _open_run(args, scenario.name) as run:
         result = robust_plan(
             scenario,
@@ -348,6 +353,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             progress=_progress_line,
             uncertainty=args.uncertainty,
             joint=args.joint,
+            continuous=args.continuous,
         )
         evidence = gather_evidence(
             scenario,
@@ -359,6 +365,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             uncertainty=args.uncertainty,
             workers=args.workers,
             progress=_progress_line,
+            continuous=args.continuous,
         )
         summary = robust_summary(result, scenario, evidence)
         for name, table in plan_tables(result, evidence).items():
@@ -740,6 +747,33 @@ def _ceiling_parent() -> _Parser:
         metavar="N",
         help="yearly ceiling on public spending, VND (overrides the scenario's)",
     )
+    p.add_argument(
+        "--total-ceiling-vnd",
+        type=_vnd_amount,
+        metavar="N",
+        help="ceiling on public spending summed over every year the plan spends in, VND "
+        "(sets budget.total_ceiling_vnd; phases: budget.envelopes in the scenario or --set)",
+    )
+    return p
+
+
+def _whole_people_parent(*, legacy: bool = False) -> _Parser:
+    """--continuous; with ``legacy`` also --integer-classes, the old name of the default (kept
+    so that recorded command lines still parse and rerun)."""
+    p = _Parser(add_help=False)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--continuous",
+        action="store_true",
+        help="plan in fractions of people (the linear relaxation: faster, with a price on every "
+        "limit); the default is whole people in whole classes (a MILP)",
+    )
+    if legacy:
+        group.add_argument(
+            "--integer-classes",
+            action="store_true",
+            help="whole people in whole classes of class_size, paid per class (the default)",
+        )
     return p
 
 
@@ -799,19 +833,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "optimize",
-        parents=[scenario, ceiling, run],
-        help="minimum-cost enrolment schedule meeting every target (LP)",
+        parents=[scenario, ceiling, run, _whole_people_parent(legacy=True)],
+        help="minimum-cost enrolment schedule meeting every target (whole people, a MILP)",
         description="Find how many people of each pool enter which course in which year so that "
-        "every target is met in expectation at minimum cost. Writes schedule.csv, costs.csv, "
-        "attainment.csv and summary.json. Exit 1 when the targets cannot all be met.",
+        "every target is met in expectation at minimum cost, in whole people and whole classes. "
+        "Writes schedule.csv, costs.csv, attainment.csv, classes.csv and summary.json. Exit 1 "
+        "when the targets cannot all be met; the folder then holds the diagnosis and the "
+        "best-effort schedule (the closest the limits allow, marked as such).",
     )
     p.add_argument(
         "--solver", choices=["highs", "cbc"], default="highs", help="LP solver (default: highs)"
-    )
-    p.add_argument(
-        "--integer-classes",
-        action="store_true",
-        help="whole classes of class_size, paid per class (a MILP)",
     )
     p.set_defaults(func=cmd_optimize)
 
@@ -897,6 +928,7 @@ def build_parser() -> argparse.ArgumentParser:
             scenario,
             ceiling,
             run,
+            _whole_people_parent(),
             _sampling_parent(reps=1000, reps_help="replications per round"),
             _confidence_parent(),
             _uncertainty_parent(joint=True),

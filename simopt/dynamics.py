@@ -118,13 +118,8 @@ class Dynamics:
     def cost_years(self) -> tuple[int, ...]:
         """Calendar years in which the plan's money is spent: the horizon, then the years after
         it in which exam sittings of its last intakes still fall (their fees are the plan's)."""
-        last = len(self.years) - 1
-        tail = 0
-        for c, sittings in enumerate(self.sittings):
-            start = self.intake_month[c] - 1
-            for spec in sittings:
-                tail = max(tail, (start + spec.months_after_intake - 1) // 12)
-        return tuple(range(self.years[0], self.years[last] + tail + 1))
+        tail = _cost_tail(self.intake_month, self.sittings)
+        return tuple(range(self.years[0], self.years[-1] + tail + 1))
 
     def pool_index(self, pool_id: str) -> int:
         return self.pool_ids.index(pool_id)
@@ -164,6 +159,27 @@ def engine_dynamics(scenario: Scenario | None, dynamics: Dynamics | None) -> Dyn
             raise ValueError(f"dynamics compiled from another version of scenario {given!r}")
         raise ValueError(f"dynamics compiled from scenario {compiled!r}, not {given!r}")
     return dynamics
+
+
+def _cost_tail(intake_month: tuple[int, ...], sittings: tuple[tuple[Sitting, ...], ...]) -> int:
+    """Years after an intake year in which its last exam sitting can fall (0: the same year)."""
+    tail = 0
+    for c, course_sittings in enumerate(sittings):
+        start = intake_month[c] - 1
+        for spec in course_sittings:
+            tail = max(tail, (start + spec.months_after_intake - 1) // 12)
+    return tail
+
+
+def last_cost_year(scenario: Scenario) -> int:
+    """The last calendar year the plan can spend in (:attr:`Dynamics.cost_years`), from the
+    scenario alone: the validation of budget envelopes reads it before anything is compiled."""
+    ids = tuple(scenario.courses)
+    tail = _cost_tail(
+        tuple(scenario.courses[c].intake_month for c in ids),
+        tuple(exam_sittings(scenario, c) for c in ids),
+    )
+    return scenario.horizon.end_year + tail
 
 
 def exam_sittings(scenario: Scenario, course_id: str) -> tuple[Sitting, ...]:

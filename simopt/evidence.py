@@ -69,6 +69,7 @@ def gather_evidence(
     uncertainty: str = "ranges",
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
+    continuous: bool = False,
 ) -> Evidence:
     """Drivers for the targets at risk on the reported schedule, the variance split of the
     fresh check and, unless ``price_levels`` is None, the price of confidence."""
@@ -90,6 +91,7 @@ def gather_evidence(
             workers=workers,
             known={(r.confidence, kind): r},
             progress=progress,
+            continuous=continuous,
         )
     variance = r.confirmed.variance if r.confirmed is not None else None
     ceiling = None

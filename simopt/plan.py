@@ -6,6 +6,12 @@ margin the simulation shows is missing (the lower quantile of attained − requi
 again, until every target holds or the optimiser says why it cannot. Margins only grow, so the
 loop ends; the same seed is used in every round (common random numbers) so that rounds differ by
 the schedule, not by luck.
+
+The plan is whole people (unless ``continuous``): the expected-value plan is solved whole, the
+tuning rounds continuous (each a fraction of the time of a whole-people solve, and the margins
+they learn are about expectations, which rounding barely moves), and once a tuning schedule holds,
+its margins are solved whole and *that* schedule is simulated again on the tuning sample before
+the fresh-sample check: every probability reported is of the whole-people schedule reported.
 """
 
 from __future__ import annotations
@@ -241,6 +247,8 @@ def robust_plan(
     uncertainty: str = "ranges",
     joint: bool = False,
     max_reps: int | None = None,
+    continuous: bool = False,
+    known_expected: Plan | None = None,
 ) -> RobustPlan:
     """Optimise, simulate, and add margins until every target holds with ``confidence`` (each
     on its own, or all together with ``joint``) over both the drawn parameters and luck.
@@ -252,6 +260,11 @@ def robust_plan(
     error (one-sided, all targets at once); otherwise the replications are doubled (up to
     ``max_reps``, default 4 × ``reps``), the margins re-aimed and the next look takes another
     fresh sample.
+
+    ``continuous``: plan in fractions of people throughout (faster; not a schedule anyone can
+    enrol). ``known_expected``: the expected-value plan when the caller has it already (it must be
+    this scenario's, with this ceiling, solver and ``continuous``), e.g. for a ladder of
+    confidence levels.
     """
     if not 0.0 < confidence < 1.0:
         raise PlanError(f"confidence(={confidence}) must lie strictly between 0 and 1")
@@ -277,9 +290,15 @@ def robust_plan(
             uncertainty=uncertainty,
         )
 
-    def solve(buffers: dict[str, float]) -> Plan:
+    def solve(buffers: dict[str, float], *, whole: bool = False) -> Plan:
+        # tuning rounds are continuous; ``whole`` asks for the schedule to report
         return optimize(
-            scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d, buffers=buffers
+            scenario,
+            ceiling_vnd=ceiling_vnd,
+            solver=solver,
+            dynamics=d,
+            buffers=buffers,
+            continuous=continuous or not whole,
         )
 
     def stop(
@@ -306,7 +325,7 @@ def robust_plan(
             uncertainty=result.uncertainty,
         )
 
-    expected = optimize(scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d)
+    expected = known_expected if known_expected is not None else solve({}, whole=True)
     if not expected.is_ok:
         return RobustPlan(
             scenario.name,
@@ -351,6 +370,21 @@ def robust_plan(
             + (f"all together {together:.1%}" if joint else f"{short_count} target(s) below")
             + f" {confidence:.0%}"
         )
+        if held and not continuous and not plan.integer:
+            # the tuning schedule holds: solve its margins in whole people, and judge that
+            whole = solve(buffers, whole=True)
+            if not whole.is_ok:
+                return stop(
+                    _failed(whole),
+                    f"the margins hold in fractions of people but not in whole people: "
+                    f"{whole.message}",
+                    plan,
+                    result,
+                    round_,
+                )
+            plan, result = whole, sim(whole)
+            say(f"round {round_}: the schedule in whole people")
+            continue
         if held:
             fresh = simulate(
                 scenario,
@@ -448,6 +482,7 @@ def robust_ceiling(
     max_rounds: int = 8,
     uncertainty: str = "ranges",
     joint: bool = False,
+    continuous: bool = False,
 ) -> RobustCeiling:
     """The smallest yearly ceiling under which the robust loop still meets every target.
 
@@ -464,6 +499,7 @@ def robust_ceiling(
         engine=engine,
         uncertainty=uncertainty,
         joint=joint,
+        continuous=continuous,
     )
     if not free.is_met:
         return RobustCeiling(None, None, f"even without a ceiling: {free.message}")
@@ -471,7 +507,8 @@ def robust_ceiling(
 
     buffers = dict(free.buffers)
     for _ in range(max_rounds):
-        ceiling = smallest_ceiling(d, solver="highs", buffers=buffers)
+        # whole people need a little more than fractions: ask for the ceiling they need
+        ceiling = smallest_ceiling(d, solver="highs", buffers=buffers, integer=not continuous)
         if ceiling is None:
             return RobustCeiling(None, None, "no ceiling carries the margins the targets need")
         ceiling *= 1.0 + 1e-6  # solver tolerance
@@ -485,6 +522,7 @@ def robust_ceiling(
             start_buffers=buffers,
             uncertainty=uncertainty,
             joint=joint,
+            continuous=continuous,
         )
         if held.is_met:
             return RobustCeiling(

@@ -175,7 +175,8 @@ def robust_table(r: RobustPlan, scenario: Scenario, evidence: Evidence | None = 
         sched = r.robust.enrolments_by("year", "course").pivot(
             index="year", columns="course", values="enrolments"
         )
-        lines += ["", "Robust schedule, enrolments by intake year and course:"]
+        unit = "people" if r.robust.integer else "fractions of people: --continuous"
+        lines += ["", f"Robust schedule, enrolments by intake year and course ({unit}):"]
         table = sched.fillna(0.0)
         for year in table.index:
             cells = ", ".join(f"{c} {people(float(table.loc[year, c]))}" for c in table.columns)
@@ -298,6 +299,7 @@ def plan_tables(r: RobustPlan, evidence: Evidence) -> dict[str, pd.DataFrame | N
     return {
         "schedule.csv": r.robust.schedule if held and r.robust else None,
         "costs.csv": r.robust.costs if held and r.robust else None,
+        "classes.csv": r.robust.classes if held and r.robust else None,
         "schedule_expected_value.csv": r.expected.schedule if r.expected.is_ok else None,
         "targets.csv": None if comparison.empty else comparison,
         "probability_all_met.csv": judged.joint if judged is not None else None,

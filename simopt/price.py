@@ -68,11 +68,15 @@ def price_of_confidence(
     uncertainty: str = "ranges",
     known: dict[tuple[float, str], RobustPlan] | None = None,
     progress: Callable[[str], None] | None = None,
+    continuous: bool = False,
 ) -> pd.DataFrame:
     """Per kind ("per_target": each target on its own; "joint": all together) and confidence:
     the robust plan's status, cost, extra cost over the expected-value plan, enrolments and the
-    probabilities it reached on its fresh sample. ``known`` gives plans already computed."""
+    probabilities it reached on its fresh sample. ``known`` gives plans already computed (with
+    the same ceiling and ``continuous``: their expected-value plan is reused, not solved again
+    at every step)."""
     say = progress or (lambda _m: None)
+    expected = next(iter((known or {}).values())).expected if known else None
     rows = []
     for kind in kinds:
         buffers: dict[str, float] | None = None
@@ -91,7 +95,10 @@ def price_of_confidence(
                     uncertainty=uncertainty,
                     joint=kind == "joint",
                     start_buffers=buffers,
+                    continuous=continuous,
+                    known_expected=expected,
                 )
+            expected = r.expected
             rows.append(_row(r, kind))
             if r.is_met:
                 buffers = dict(r.buffers)

@@ -281,15 +281,45 @@ class FundingSource(Model):
     """Public sources count against the budget ceiling; trainees' own contributions do not."""
 
 
+class Envelope(Model):
+    """A ceiling on spending summed over a span of years (a phase of the plan, say 2026–2030):
+    all public sources together, or one funding source (public or not) when ``source`` is given.
+    Money counts in the year it falls in, so a span reaching past the horizon counts the exam
+    fees (retakes) of the last intakes that fall there."""
+
+    label: Text = ""
+    first_year: Year
+    last_year: Year
+    ceiling_vnd: Vnd
+    source: Identifier | None = None
+
+
 class Budget(Model):
     ceiling_vnd_per_year: Vnd | None = None
     """Ceiling on public spending (all public sources together) in every year of the horizon."""
     ceiling_vnd_by_year: dict[Year, Vnd] = Field(default_factory=dict)
     source_ceilings_vnd_per_year: dict[Identifier, Vnd] = Field(default_factory=dict)
+    envelopes: dict[Identifier, Envelope] = Field(default_factory=dict)
+    """Ceilings over spans of years (phases), by name: the name is how a diagnosis says which
+    one binds and how ``--set budget.envelopes.<name>.ceiling_vnd=…`` moves it."""
+    total_ceiling_vnd: Vnd | None = None
+    """Ceiling on public spending summed over every year the plan spends in, exam fees falling
+    after the horizon included."""
     discount_rate_per_year: Rate = 0.0
 
     def ceiling_for(self, year: int) -> float | None:
         return self.ceiling_vnd_by_year.get(year, self.ceiling_vnd_per_year)
+
+    @property
+    def has_ceiling(self) -> bool:
+        """Whether any ceiling at all limits spending (yearly, per source, per span or total)."""
+        return (
+            self.ceiling_vnd_per_year is not None
+            or bool(self.ceiling_vnd_by_year)
+            or bool(self.source_ceilings_vnd_per_year)
+            or bool(self.envelopes)
+            or self.total_ceiling_vnd is not None
+        )
 
 
 class Target(Model):
@@ -908,6 +938,39 @@ def _check_budget(s: Scenario, fail: Fail) -> None:
                 src,
                 _no_such("funding source", src, s.funding_sources, "funding_sources"),
             )
+    if budget.envelopes:
+        # an envelope may reach into the years after the horizon in which the last intakes'
+        # exam fees still fall (the plan pays them), no further: beyond, nothing is ever spent
+        from simopt.dynamics import last_cost_year
+
+        last = last_cost_year(s)
+        for eid, env in budget.envelopes.items():
+            here = f"budget.envelopes.{eid}"
+            if not h.start_year <= env.first_year <= last:
+                fail(f"{here}.first_year", env.first_year, _outside_costs(h, last))
+            if not h.start_year <= env.last_year <= last:
+                fail(f"{here}.last_year", env.last_year, _outside_costs(h, last))
+            if env.last_year < env.first_year:
+                fail(
+                    f"{here}.last_year",
+                    env.last_year,
+                    f"must not be before first_year ({env.first_year})",
+                )
+            if env.source is not None and env.source not in s.funding_sources:
+                fail(
+                    f"{here}.source",
+                    env.source,
+                    _no_such("funding source", env.source, s.funding_sources, "funding_sources"),
+                )
+
+
+def _outside_costs(h: Horizon, last: int) -> str:
+    if last == h.end_year:
+        return f"must lie in the horizon {h.start_year}–{h.end_year}"
+    return (
+        f"must lie in the years the plan spends in, {h.start_year}–{last} (the horizon and the "
+        "exam fees of its last intakes)"
+    )
 
 
 def _check_targets(s: Scenario, fail: Fail) -> None:

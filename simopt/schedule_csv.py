@@ -2,9 +2,10 @@
 line and the column.
 
 A schedule is a CSV table with the columns ``year``, ``pool``, ``course`` and ``enrolments``, in
-any order; other columns (``group``, ``funding_source``, ``cost_vnd``, … as ``simopt optimize``
-writes them) are allowed and ignored. Rows with the same year, pool and course are added up: the
-optimiser's schedule splits each of them by funding source.
+any order; other columns (``group``, ``cost_vnd``, ``public_cost_vnd`` and one
+``cost_vnd:<source>`` per funding source, as ``simopt optimize`` writes them) are allowed and
+ignored. Rows with the same year, pool and course are added up (earlier versions of the optimiser
+wrote one row per funding source, with a ``funding_source`` column).
 
 The file is read with Python's :mod:`csv` rather than pandas so that every problem is known by
 its line: a row with too many or too few fields, an unknown pool or course (with a "did you

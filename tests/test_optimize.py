@@ -14,7 +14,8 @@ import pytest
 
 from simopt.dynamics import N_LEVELS, compile_dynamics
 from simopt.format import vnd
-from simopt.optimize import Plan, SolverError, Status, optimize
+from simopt.optimize import Plan, SolverError, Status
+from simopt.optimize import optimize as optimize_whole
 from simopt.optimize.lp import build_lp
 from simopt.optimize.report import expectation_note, plan_summary, plan_table
 from simopt.optimize.solve import run, value
@@ -50,6 +51,14 @@ _BASE: dict[str, Any] = {
 its intake year; the target is 30% at level ≥ 3 by the end of 2022 (the second year)."""
 
 COUNT_30 = {"groups": ["g"], "min_level": 3, "min_count": 30, "year": 2022}
+
+
+def optimize(*args: Any, **kwargs: Any) -> Plan:
+    """The continuous LP unless asked otherwise: the hand-solved figures and the prices below
+    are of the relaxation (fractions of people); whole people are tested where they matter, here
+    and in test_optimize_whole.py."""
+    kwargs.setdefault("continuous", True)
+    return optimize_whole(*args, **kwargs)
 
 
 def tiny_data(**changes: Any) -> dict[str, Any]:
@@ -372,9 +381,13 @@ def assert_explained_infeasible(plan: Plan) -> None:
     assert plan.status is Status.INFEASIBLE
     assert not plan.is_ok
     assert plan.message
-    assert plan.total_cost_vnd is None
-    assert plan.schedule.empty
+    assert plan.total_cost_vnd is None  # the cost of a plan meeting the targets: there is none
+    # the best effort: the schedule that comes closest, marked as such, and what it reaches
+    assert plan.best_effort and plan.schedule_kind == "best_effort"
+    assert plan.best_effort_cost_vnd is not None
+    assert plan.best_effort_cost_vnd == pytest.approx(float(plan.costs["cost_vnd"].sum()), rel=REL)
     assert plan.best_attainment is not None and not plan.best_attainment.empty
+    assert plan.attainment.equals(plan.best_attainment)
     assert plan.unmet_targets
 
 
@@ -771,7 +784,7 @@ def classes_paid(plan: Plan, per_class: float) -> pd.Series:
 
 
 def test_whole_classes_are_paid_whole() -> None:
-    plan = optimize(tiny(**CLASSES), integer_classes=True)
+    plan = optimize(tiny(**CLASSES), continuous=False)
     assert plan.status is Status.OPTIMAL
     # 40 trainees in one year need two classes of 30: 400 + 120 million; the LP pays 2/3 less
     assert plan.total_cost_vnd == pytest.approx(40 * TUITION + 2 * 60_000_000, rel=REL)
@@ -788,7 +801,7 @@ def test_whole_classes_on_long_an() -> None:
             "courses.level4.cost_vnd_per_class": "30000000",
         },
     )
-    plan = optimize(scenario, integer_classes=True)
+    plan = optimize(scenario, continuous=False)
     assert plan.status is Status.OPTIMAL
     assert plan.total_cost_vnd is not None and plan.lp_cost_vnd is not None
     assert plan.total_cost_vnd >= plan.lp_cost_vnd * (1 - REL)  # the rounding premium ≥ 0
@@ -811,7 +824,7 @@ def test_class_costs_are_paid_by_the_groups_in_the_class() -> None:
     data["budget"] = {"ceiling_vnd_per_year": 0}
     scenario = build_scenario(data)
     assert optimize(scenario).status is Status.OPTIMAL
-    plan = optimize(scenario, integer_classes=True)
+    plan = optimize(scenario, continuous=False)
     assert plan.status is Status.OPTIMAL, plan.message
     classes = plan.costs[plan.costs["item"] == "classes"]
     assert set(classes["funding_source"]) == {"own"}
@@ -819,7 +832,7 @@ def test_class_costs_are_paid_by_the_groups_in_the_class() -> None:
 
 def test_schedule_costs_add_up_to_the_total_with_whole_classes() -> None:
     # plan.py: schedule cost_vnd "counts tuition, class costs and every exam fee"
-    plan = optimize(tiny(**CLASSES), integer_classes=True)
+    plan = optimize(tiny(**CLASSES), continuous=False)
     assert plan.total_cost_vnd is not None
     assert float(plan.costs["cost_vnd"].sum()) == pytest.approx(plan.total_cost_vnd, rel=REL)
     assert float(plan.schedule["cost_vnd"].sum()) == pytest.approx(plan.total_cost_vnd, rel=REL)
@@ -830,12 +843,12 @@ def test_an_infeasible_whole_class_plan_names_a_ceiling_that_is_enough() -> None
     # class), but whole classes cost 10x + 60 million: 19 a year at most, 38 < 40.
     scenario = tiny(**CLASSES)
     assert optimize(scenario, ceiling_vnd=250_000_000).status is Status.OPTIMAL
-    plan = optimize(scenario, ceiling_vnd=250_000_000, integer_classes=True)
+    plan = optimize(scenario, ceiling_vnd=250_000_000, continuous=False)
     assert plan.status is Status.INFEASIBLE
     assert plan.unmet_targets == ["t"], plan.message
     smallest = plan.smallest_ceiling_vnd
     assert smallest is not None
-    again = optimize(scenario, ceiling_vnd=smallest * 1.0001, integer_classes=True)
+    again = optimize(scenario, ceiling_vnd=smallest * 1.0001, continuous=False)
     assert again.status is Status.OPTIMAL, f"{smallest:,.0f} VND is not enough: {again.message}"
     # the true smallest: 20 trainees and one class a year, 260 million
     assert smallest == pytest.approx(260_000_000, rel=REL)
@@ -923,11 +936,18 @@ def test_binding_limits_are_the_rows_the_solver_leaves_no_slack_in(
 
 def test_whole_class_plans_count_limits_without_pricing_them() -> None:
     scenario = tiny(**CLASSES, courses__c__seats_per_year=30)
-    plan = optimize(scenario, integer_classes=True)
+    plan = optimize(scenario, continuous=False)
     assert plan.status is Status.OPTIMAL
     summary = plan_summary(plan, scenario)
     assert summary["binding_limits"] == {"availability": 0, "capacity": 1}
-    assert summary["shadow_prices"] == []  # a MIP has no duals: nothing unpriced is listed
+    # a MILP has no duals: the targets are priced by the relaxation (40 people at 10 million
+    # plus 2 million of class per seat, the count target being the only limit there), and the
+    # whole schedule's limits are listed unpriced, so not in the JSON's prices
+    assert [(r["kind"], r["name"]) for r in summary["shadow_prices"]] == [("target_count", "t")]
+    assert summary["shadow_prices"][0]["value_vnd"] == pytest.approx(TUITION + 2_000_000, rel=REL)
+    assert "relaxation" in summary["shadow_prices_basis"]
+    limits = plan.shadow_prices[plan.shadow_prices["kind"] == "capacity"]
+    assert len(limits) == 1 and limits["value_vnd"].isna().all()
 
 
 def test_an_infeasible_plan_has_no_expectation_note() -> None:

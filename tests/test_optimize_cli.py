@@ -17,7 +17,18 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 LONG_AN = str(SCENARIOS / "long_an.yaml")
 AS_WRITTEN = str(SCENARIOS / "long_an_as_written.yaml")
 
-SCHEDULE_COLUMNS = ["year", "group", "pool", "course", "funding_source", "enrolments", "cost_vnd"]
+SCHEDULE_COLUMNS = [
+    "year",
+    "group",
+    "pool",
+    "course",
+    "enrolments",
+    "cost_vnd",
+    "public_cost_vnd",
+    "cost_vnd:state_budget",
+    "cost_vnd:unit_funds",
+]
+"""The as-written scenario's schedule.csv: one money column per funding source."""
 
 _TINY: dict[str, Any] = {
     "name": "tiny",
@@ -67,11 +78,21 @@ def test_optimize_as_written_prints_the_golden_plan_and_writes_its_files(
     with (tmp_path / "schedule.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert rows and list(rows[0]) == SCHEDULE_COLUMNS
+    assert all(r["enrolments"].isdigit() for r in rows)  # whole people, written as integers
     assert sum(float(r["enrolments"]) for r in rows) == pytest.approx(10_985, abs=1e-6)
     assert sum(float(r["cost_vnd"]) for r in rows) == pytest.approx(175_760_000_000, abs=1)
+    # the as-written world's money is all public: public employees' from their units' funds,
+    # civil servants' from the state budget
+    for r in rows:
+        source = (
+            "cost_vnd:unit_funds" if r["group"] == "public_employees" else "cost_vnd:state_budget"
+        )
+        assert float(r[source]) == pytest.approx(float(r["cost_vnd"]), abs=1e-3)
+        assert float(r["public_cost_vnd"]) == pytest.approx(float(r["cost_vnd"]), abs=1e-3)
+    assert summary["schedule_kind"] == "whole_people" and summary["integer"] is True
     written = strict_json((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert written == summary
-    for name in ("costs.csv", "attainment.csv"):
+    for name in ("costs.csv", "attainment.csv", "classes.csv"):
         assert (tmp_path / name).is_file()
 
 
@@ -99,7 +120,32 @@ def test_a_ceiling_too_low_exits_1_and_explains(
     assert summary["unmet_targets"]
     assert summary["smallest_feasible_ceiling_vnd_per_year"] > 1e9
     assert summary["attainment"]
-    assert not (tmp_path / "schedule.csv").exists()
+    # the best effort is written, and marked as what it is
+    assert summary["schedule_kind"] == "best_effort"
+    assert summary["best_effort_cost_vnd"] > 0
+    with (tmp_path / "costs.csv").open(encoding="utf-8") as f:
+        costs = list(csv.DictReader(f))
+    public: dict[str, float] = {}
+    for r in costs:
+        if r["public"] == "True":
+            public[r["year"]] = public.get(r["year"], 0.0) + float(r["cost_vnd"])
+    assert public and max(public.values()) <= 1e9 * (1 + 1e-6)
+    for name in ("schedule.csv", "attainment.csv", "classes.csv"):
+        assert (tmp_path / name).is_file()
+
+
+def test_the_best_effort_table_is_headed_as_no_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["optimize", LONG_AN, "--ceiling-vnd", "4e10", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    lines = out.splitlines()
+    assert lines[1].startswith("Status: infeasible — the budget ceiling is too low")
+    assert lines[3].startswith("BEST EFFORT — NOT A PLAN MEETING THE TARGETS")
+    assert "Total cost:" not in out  # a cost of "the plan" would mislead
+    assert "Best-effort cost:" in out
+    assert "What the best-effort schedule reaches" in out and "SHORT by" in out
 
 
 def test_optimize_with_cbc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,8 +282,10 @@ def test_an_empty_pool_is_reported_not_crashed_on(
 def test_optimize_json_prices_the_cost_and_says_where_the_expectation_is_optimistic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["optimize", LONG_AN, "--out", str(tmp_path), "--json"]) == 0
+    args = ["optimize", LONG_AN, "--continuous", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
     summary = strict_json(capsys.readouterr().out)
+    assert summary["schedule_kind"] == "continuous" and summary["integer"] is False
     counts = summary["binding_limits"]
     limits = [r for r in summary["shadow_prices"] if r["kind"] in ("available", "capacity")]
     assert counts["availability"] == sum(r["kind"] == "available" for r in limits) > 0
@@ -271,15 +319,38 @@ def test_the_table_ends_the_attainment_with_the_expectation_note(
     assert "`simopt plan`" in out
 
 
-def test_whole_classes_json_has_limits_but_no_unpriced_rows(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("flag", [[], ["--integer-classes"]], ids=["default", "integer-classes"])
+def test_whole_people_json_has_limits_but_no_unpriced_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
 ) -> None:
-    args = ["optimize", LONG_AN, "--integer-classes", "--out", str(tmp_path), "--json"]
+    # --integer-classes is the old name of the default: whole people in whole classes
+    args = ["optimize", LONG_AN, *flag, "--out", str(tmp_path), "--json"]
     assert main(args) == 0
     summary = strict_json(capsys.readouterr().out)  # strict: no NaN for the unpriced rows
-    assert summary["shadow_prices"] == []
+    assert summary["integer"] is True
+    kinds = {r["kind"] for r in summary["shadow_prices"]}
+    assert kinds and kinds <= {"target_share", "target_count", "ceiling"}
+    assert "relaxation" in summary["shadow_prices_basis"]
     assert summary["binding_limits"]["availability"] > 0
     assert "expectation_note" in summary
+    assert summary["rounding_premium_vnd"] >= 0
+    assert summary["lp_cost_vnd"] + summary["rounding_premium_vnd"] == pytest.approx(
+        summary["total_cost_vnd"], rel=1e-9
+    )
+    assert 0 <= summary["mip_gap"] <= 5e-4
+    assert summary["lp_cost_vnd"] <= summary["mip_bound_vnd"] * (1 + 1e-9)
+    assert summary["mip_bound_vnd"] <= summary["total_cost_vnd"] * (1 + 1e-9)
+    classes = summary["classes"]
+    assert classes and all(r["classes"] * r["class_size"] >= r["trainees"] for r in classes)
+
+
+def test_continuous_and_integer_classes_exclude_each_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", LONG_AN, "--continuous", "--integer-classes", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
 
 
 def test_the_ceilings_sweep_is_a_library_function() -> None:

@@ -88,9 +88,9 @@ def frontier(long_an: Scenario) -> Frontier:
 def test_the_frontiers_smallest_ceiling_is_optimizes(long_an: Scenario, frontier: Frontier) -> None:
     smallest = frontier.smallest_ceiling_vnd
     assert smallest is not None and smallest > 0
-    assert optimize(long_an, ceiling_vnd=0.0).smallest_ceiling_vnd == pytest.approx(
-        smallest, rel=REL
-    )
+    assert optimize(
+        long_an, ceiling_vnd=0.0, continuous=True
+    ).smallest_ceiling_vnd == pytest.approx(smallest, rel=REL)
 
 
 def test_the_smallest_ceiling_is_feasible_and_just_below_is_not(
@@ -124,7 +124,7 @@ def test_the_frontier_agrees_with_optimize(
 ) -> None:
     row = table.iloc[index]
     ceiling = float(row["ceiling_vnd"])
-    plan = optimize(long_an, ceiling_vnd=ceiling)
+    plan = optimize(long_an, ceiling_vnd=ceiling, continuous=True)
     assert bool(row["feasible"]) == plan.is_ok
     if plan.is_ok:
         assert plan.total_cost_vnd is not None
@@ -201,7 +201,7 @@ def test_a_small_frontier_by_hand() -> None:
         assert row["shortfall_people"] == pytest.approx(shortfall, abs=1e-4), ceiling
         if cost is not None:
             assert row["min_cost_vnd"] == pytest.approx(cost, rel=REL), ceiling
-            plan = optimize(scenario, ceiling_vnd=ceiling)
+            plan = optimize(scenario, ceiling_vnd=ceiling, continuous=True)
             assert plan.total_cost_vnd == pytest.approx(cost, rel=REL)
 
 

@@ -262,3 +262,54 @@ def test_cli_plan_luck_only_says_it_overstates(tmp_path: Path, capsys) -> None: 
     text = capsys.readouterr().out
     assert "only the luck of individuals" in text and "overstate" in text
     assert not (tmp_path / "parameters.csv").exists()
+
+
+def test_the_plan_reported_is_whole_people_and_is_what_was_simulated(
+    long_an: Scenario,
+    robust90,  # type: ignore[no-untyped-def]
+) -> None:
+    # the tuning rounds are continuous, but the expected-value plan and the robust plan are
+    # whole people, and every probability reported is a simulation of that very schedule
+    assert robust90.expected.integer and robust90.robust.integer
+    for plan in (robust90.expected, robust90.robust):
+        assert plan.schedule["enrolments"].dtype == np.int64
+    before = simulate(long_an, robust90.expected.schedule, reps=REPS, seed=11, engine="fast")
+    assert before.summary.equals(robust90.before.summary)
+    after = simulate(
+        long_an, robust90.robust.schedule, reps=robust90.after.reps, seed=11, engine="fast"
+    )
+    assert after.summary.equals(robust90.after.summary)
+    fresh = robust90.confirmed
+    again = simulate(
+        long_an,
+        robust90.robust.schedule,
+        reps=fresh.reps,
+        seed=fresh.seed,
+        engine="fast",
+        split_variance=True,
+    )
+    assert again.summary.equals(fresh.summary)
+
+
+def test_the_plan_can_be_asked_in_fractions_of_people(long_an: Scenario) -> None:
+    r = robust_plan(long_an, confidence=0.6, reps=REPS, seed=5, continuous=True)
+    assert r.status == "met"
+    assert r.robust is not None and not r.robust.integer and not r.expected.integer
+    assert r.robust.schedule["enrolments"].dtype == np.float64
+
+
+def test_a_ladder_reuses_its_expected_value_plan(long_an: Scenario, robust90) -> None:  # type: ignore[no-untyped-def]
+    from simopt.price import price_of_confidence
+
+    ladder = price_of_confidence(
+        long_an,
+        levels=(0.75, 0.9),
+        kinds=("per_target",),
+        reps=REPS,
+        seed=11,
+        known={(0.9, "per_target"): robust90},
+    )
+    assert ladder["status"].tolist() == ["met", "met"]
+    # both rungs' extra cost is over the same whole-people expected-value plan
+    cost = robust90.expected.total_cost_vnd
+    assert (ladder["cost_vnd"] - ladder["extra_cost_vnd"]).tolist() == pytest.approx([cost, cost])

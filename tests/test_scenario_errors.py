@@ -499,6 +499,64 @@ CASES = [
         ["must lie in the horizon 2021–2030"],
         id="budget-ceiling-year-outside-horizon",
     ),
+    pytest.param(
+        set_(
+            "budget.envelopes",
+            {"phase2": {"first_year": 2026, "last_year": 2025, "ceiling_vnd": 1e11}},
+        ),
+        "budget.envelopes.phase2.last_year",
+        ["must not be before first_year (2026)"],
+        id="envelope-ends-before-it-starts",
+    ),
+    pytest.param(
+        set_(
+            "budget.envelopes",
+            {"late": {"first_year": 2026, "last_year": 2032, "ceiling_vnd": 1e11}},
+        ),
+        "budget.envelopes.late.last_year",
+        # 2031 is in: the retakes of the 2030 intakes fall there, and the plan pays them
+        ["must lie in the years the plan spends in, 2021–2031"],
+        id="envelope-after-the-last-fee",
+    ),
+    pytest.param(
+        set_(
+            "budget.envelopes",
+            {"early": {"first_year": 2019, "last_year": 2025, "ceiling_vnd": 1e11}},
+        ),
+        "budget.envelopes.early.first_year",
+        ["must lie in the years the plan spends in"],
+        id="envelope-before-the-horizon",
+    ),
+    pytest.param(
+        set_(
+            "budget.envelopes",
+            {"p": {"first_year": 2021, "last_year": 2025, "ceiling_vnd": 1e11, "source": "lotto"}},
+        ),
+        "budget.envelopes.p.source",
+        ["no funding source of that name"],
+        id="envelope-unknown-source",
+    ),
+    pytest.param(
+        set_("budget.envelopes", {"p": {"first_year": 2021, "last_year": 2025}}),
+        "budget.envelopes.p.ceiling_vnd",
+        ["is required"],
+        id="envelope-without-ceiling",
+    ),
+    pytest.param(
+        set_(
+            "budget.envelopes",
+            {"p": {"first_year": 2021, "last_year": 2025, "ceiling_vnd": -1}},
+        ),
+        "budget.envelopes.p.ceiling_vnd",
+        ["must not be negative"],
+        id="envelope-negative-ceiling",
+    ),
+    pytest.param(
+        set_("budget.total_ceiling_vnd", "a lot"),
+        "budget.total_ceiling_vnd",
+        ["must be a number"],
+        id="total-ceiling-not-a-number",
+    ),
     # groups and pools
     pytest.param(
         set_(f"{PE}.pools.pd_staff", {"headcount": 10}),

@@ -60,6 +60,27 @@ def test_reads_and_sums_the_optimisers_rows(
     assert schedule_array(d, df).sum() == pytest.approx(1436.0)
 
 
+def test_reads_the_schedule_optimize_writes_with_its_money_columns(
+    tmp_path: Path, long_an: Scenario
+) -> None:
+    # the file `simopt optimize` writes: one row per year × pool × course, whole people, and a
+    # money column per funding source (cost_vnd:<source>), which the reader ignores
+    from simopt.iofiles import csv_text
+    from simopt.optimize import optimize
+
+    plan = optimize(long_an)
+    path = tmp_path / "schedule.csv"
+    path.write_text(csv_text(plan.schedule), encoding="utf-8")
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "cost_vnd:unit_funds" in header and "public_cost_vnd" in header
+    df = read_schedule_csv(path, long_an)
+    assert list(df.columns) == ["year", "pool", "course", "enrolments"]
+    assert len(df) == len(plan.schedule)
+    assert df["enrolments"].tolist() == plan.schedule["enrolments"].astype(float).tolist()
+    d = compile_dynamics(long_an)
+    assert (schedule_array(d, df) == schedule_array(d, plan.schedule)).all()
+
+
 def test_header_only_is_an_empty_schedule(write: Callable[[str], Path], long_an: Scenario) -> None:
     assert read_schedule_csv(write("year,pool,course,enrolments\n"), long_an).empty
 

@@ -320,10 +320,16 @@ def test_an_optimisers_schedule_with_its_extra_columns_is_accepted(
 ) -> None:
     s, sched = long_an
     d = compile_dynamics(s)
+    # whole people, one row per year × pool × course, with money columns the simulator ignores
+    assert "public_cost_vnd" in sched.columns and any(c.startswith("cost_vnd:") for c in sched)
+    assert not sched.duplicated(["year", "pool", "course"]).any()
     arr = schedule_array(d, sched)
-    # the rows split by funding source add back up to the cohorts
     assert arr.sum() == pytest.approx(sched["enrolments"].sum())
     assert arr.shape == (len(d.years), d.n_pools, d.n_courses)
+    assert (arr == np.round(arr)).all()
+    for r in sched.to_dict("records"):
+        y, p, c = d.years.index(r["year"]), d.pool_index(r["pool"]), d.course_ids.index(r["course"])
+        assert arr[y, p, c] == r["enrolments"]
 
 
 @pytest.mark.parametrize(

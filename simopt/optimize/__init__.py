@@ -1,4 +1,5 @@
-"""The optimiser: the minimum-cost enrolment schedule meeting the targets (a PuLP LP)."""
+"""The optimiser: the minimum-cost enrolment schedule meeting the targets (a PuLP MILP of whole
+people, or its continuous relaxation)."""
 
 from simopt.optimize.plan import Plan, Status
 from simopt.optimize.solve import SOLVERS, SolverError, optimize

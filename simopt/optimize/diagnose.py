@@ -2,9 +2,11 @@
 
 A solver's "infeasible" says only that the constraints cannot all hold. Which one a planner must
 change is found by small re-solves of the same dynamics with one kind of limit lifted, in order:
-a course that certifies nobody (no budget or seat helps), the seats, the budget ceilings, both
-together; what is left is the people available in time. A model the solver could not solve at all
-is usually badly scaled: one amount many powers of ten away from the others.
+a course that certifies nobody (no budget or seat helps), the seats, the budget ceilings (which
+of them: the yearly public ceiling, a funding source's, an envelope over a span of years, the
+total — each named with what it would need to be), seats and ceilings together; what is left is
+the people available in time. A model the solver could not solve at all is usually badly scaled:
+one amount many powers of ten away from the others.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import pulp
 
 from simopt.dynamics import Dynamics
 from simopt.format import people, vnd
-from simopt.optimize.lp import LpModel
+from simopt.optimize.lp import CeilingRef, LpModel
 from simopt.optimize.plan import Status
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
 HUGE_VND = 1e15
 """No per-trainee amount comes near this; above it the LP's coefficients (in millions of VND)
@@ -131,7 +133,8 @@ def not_solved_message(d: Dynamics, model: LpModel, solver: str, status: Status)
 @dataclass(frozen=True)
 class Diagnosis:
     cause: str
-    """"course", "seats", "ceiling", "seats_and_ceiling" or "people"."""
+    """"course", "seats", "ceiling", "source_ceiling", "envelope", "ceilings",
+    "seats_and_ceiling", "rounding" or "people" (see :attr:`simopt.optimize.Plan.cause`)."""
     message: str
 
 
@@ -224,22 +227,70 @@ def _without_seats(d: Dynamics, courses: set[int]) -> Dynamics:
     )
 
 
+_CAUSE = {"yearly": "ceiling", "source": "source_ceiling", "envelope": "envelope"}
+
+
+def ceiling_cause(ref: CeilingRef) -> str:
+    return _CAUSE.get(ref.kind, "envelope")
+
+
+def ceiling_phrase(d: Dynamics, ref: CeilingRef, ceiling_vnd: float | None) -> str:
+    """A ceiling in planners' words, with its value: "the ceiling on state_budget
+    (1.000.000.000 đ a year)"."""
+    b = d.scenario.budget
+    if ref.kind == "yearly":
+        cap = ceiling_vnd if ceiling_vnd is not None else b.ceiling_vnd_per_year
+        if cap is not None and not (ceiling_vnd is None and b.ceiling_vnd_by_year):
+            return f"the yearly ceiling on public spending ({vnd(cap)})"
+        return "the yearly ceilings on public spending (budget.ceiling_vnd_by_year)"
+    if ref.kind == "source":
+        cap = b.source_ceilings_vnd_per_year[ref.name]
+        return f"the ceiling on {ref.name} ({vnd(cap)} a year)"
+    if ref.kind == "envelope":
+        env = b.envelopes[ref.name]
+        who = env.source if env.source is not None else "public spending"
+        return (
+            f"the budget envelope {ref.name} ({who} {env.first_year}–{env.last_year} at most "
+            f"{vnd(env.ceiling_vnd)})"
+        )
+    years = d.cost_years
+    assert b.total_ceiling_vnd is not None
+    return (
+        f"the total ceiling (public spending {years[0]}–{years[-1]} at most "
+        f"{vnd(b.total_ceiling_vnd)})"
+    )
+
+
+def _need_phrase(ref: CeilingRef, need: float | None, every: str) -> str:
+    if need is None:
+        return "no value of it alone would do"
+    per = " a year" if ref.kind in ("yearly", "source") else ""
+    return f"it would need to be at least {vnd(need)}{per} to meet {every}"
+
+
 def explain_infeasible(
     d: Dynamics,
     *,
     solve: Callable[[Dynamics, bool], LpModel | None],
     best: pd.DataFrame,
-    has_ceiling: bool,
+    ceilings: list[CeilingRef],
+    ceiling_vnd: float | None,
+    lifted_feasible: Callable[[Collection[CeilingRef]], bool],
+    ceiling_need: Callable[[CeilingRef], float | None],
     smallest_ceiling_vnd: float | None,
     margins: bool,
     relaxed_best: Callable[[Dynamics], pd.DataFrame],
+    rounding: bool = False,
 ) -> Diagnosis:
     """The first cause, in the order a planner can act on it.
 
-    ``solve(dynamics, ceilings)`` solves the cost LP with the caller's ceiling, margins and
-    classes (ceilings left out when False) and gives the model when optimal. ``best`` is the
-    best attainment under every limit; ``relaxed_best`` gives it for other dynamics with no
-    ceiling.
+    ``solve(dynamics, ceilings)`` gives the cheapest schedule meeting every target with the
+    caller's ceiling, margins and integrality (ceilings left out when False), or None when a
+    target falls short. ``best`` is the best attainment under every limit; ``relaxed_best``
+    gives it for other dynamics with no ceiling. ``ceilings`` are the ceilings in force;
+    ``lifted_feasible(refs)`` tells whether every target could be met without those;
+    ``ceiling_need(ref)`` is the smallest value of one ceiling that would do, the others as
+    they are. ``rounding``: the continuous plan exists, only whole people fail.
     """
     every = "every target with its margin" if margins else "every target"
     short = _short(best) or list(d.scenario.targets)
@@ -266,25 +317,30 @@ def explain_infeasible(
         return Diagnosis(
             "seats", f"the course seats bind: {'; '.join(needs)}; {more} would meet {every}"
         )
-    if has_ceiling and solve(d, False) is not None:
-        names = ", ".join(short)
-        if smallest_ceiling_vnd is not None:
-            return Diagnosis(
-                "ceiling",
-                f"the budget ceiling is too low: {names} cannot be met; the smallest yearly "
-                f"ceiling meeting {every} is {vnd(smallest_ceiling_vnd)}",
-            )
-        return Diagnosis(
-            "ceiling",
-            f"the budget ceilings are too low: {names} cannot be met; with no ceiling on the "
-            "funding sources every target could be",
+    if ceilings and solve(d, False) is not None:
+        return _ceiling_diagnosis(
+            d,
+            short,
+            every,
+            ceilings,
+            ceiling_vnd,
+            lifted_feasible,
+            ceiling_need,
+            smallest_ceiling_vnd,
         )
-    if capped and has_ceiling and solve(no_seats, False) is not None:
+    if capped and ceilings and solve(no_seats, False) is not None:
         names = ", ".join(d.course_ids[c] for c in capped)
         return Diagnosis(
             "seats_and_ceiling",
             f"the course seats ({names}) and the budget ceiling bind together: neither alone, "
             f"but more of both would meet {every}",
+        )
+    if rounding:
+        return Diagnosis(
+            "rounding",
+            f"{', '.join(short)} can be met in expectation with fractions of people, but not "
+            "with whole people and whole classes under these limits; --continuous gives the "
+            "fractional plan",
         )
     shortfalls = _short_by(relaxed_best(no_seats)) or ", ".join(f"{t} falls short" for t in short)
     asked = " (with their margins)" if margins else ""
@@ -292,4 +348,52 @@ def explain_infeasible(
         "people",
         "the people available in time limit the targets, whatever the seats or budget: at best "
         f"{shortfalls}{asked}",
+    )
+
+
+def _ceiling_diagnosis(
+    d: Dynamics,
+    short: list[str],
+    every: str,
+    ceilings: list[CeilingRef],
+    ceiling_vnd: float | None,
+    lifted_feasible: Callable[[Collection[CeilingRef]], bool],
+    ceiling_need: Callable[[CeilingRef], float | None],
+    smallest_ceiling_vnd: float | None,
+) -> Diagnosis:
+    """The ceilings bind (with all of them lifted every target can be met): which ones, and
+    what each would need to be."""
+    names = ", ".join(short)
+    if ceilings == [CeilingRef("yearly")] and smallest_ceiling_vnd is not None:
+        return Diagnosis(
+            "ceiling",
+            f"the budget ceiling is too low: {names} cannot be met; the smallest yearly "
+            f"ceiling meeting {every} is {vnd(smallest_ceiling_vnd)}",
+        )
+    alone = ceilings if len(ceilings) == 1 else [r for r in ceilings if lifted_feasible([r])]
+    if not alone:
+        listed = "; ".join(ceiling_phrase(d, r, ceiling_vnd) for r in ceilings)
+        return Diagnosis(
+            "ceilings",
+            f"the budget ceilings bind together: {names} cannot be met; raising any one of them "
+            f"alone would not meet {every}, raising them together would — {listed}",
+        )
+    parts = []
+    for ref in alone:
+        need = smallest_ceiling_vnd if ref.kind == "yearly" else ceiling_need(ref)
+        if ref.kind == "yearly" and need is not None:
+            parts.append(
+                f"{ceiling_phrase(d, ref, ceiling_vnd)}: the smallest yearly ceiling meeting "
+                f"{every} is {vnd(need)}"
+            )
+            continue
+        parts.append(f"{ceiling_phrase(d, ref, ceiling_vnd)}: {_need_phrase(ref, need, every)}")
+    causes = {ceiling_cause(r) for r in alone}
+    cause = causes.pop() if len(causes) == 1 else "ceilings"
+    if len(alone) == 1:
+        return Diagnosis(cause, f"the budget is too low: {names} cannot be met; {parts[0]}")
+    return Diagnosis(
+        cause,
+        f"the budget is too low: {names} cannot be met; raising any one of these would do — "
+        + "; ".join(parts),
     )

@@ -3,6 +3,13 @@
 The LP is built once; each ceiling only changes the ceiling rows' bounds, and HiGHS re-solves
 warm from the previous basis. Each ceiling takes two solves: the least weighted shortfall the
 ceiling allows, then the cheapest schedule with that shortfall.
+
+The frontier is the **continuous** relaxation (fractions of people), also where ``optimize``
+plans in whole people: a sweep of many ceilings needs warm LP re-solves, and whole people move
+a ceiling's cost by a rounding premium of about 0.01% (``Plan.rounding_premium_vnd``) and the
+smallest ceiling by a few people's money. Its smallest ceiling is therefore the continuous one,
+a little below what a whole-people plan needs (``optimize`` reports that one). The scenario's
+other ceilings (per source, envelopes, total) hold at every ceiling swept.
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 
 Variables: enrolments ``x[p, c, y]`` (pool × course × intake year) and the expected head count
 ``L[p, l, y]`` of each pool at each level at the end of each year. The level balance, the
-availability of people to enrol, capacities, budget ceilings and targets are the constraints; the
-objective is the (optionally discounted) total cost.
+availability of people to enrol, capacities, budget ceilings (yearly, per funding source, over
+spans of years and in total) and targets are the constraints; the objective is the (optionally
+discounted) total cost. With ``integer`` the enrolments are whole people and, where a course has
+a per-class cost, the classes ``n[c, y]`` are whole classes paid per class (a MILP); the head
+counts stay expectations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,24 @@ SHORTFALL_SCALE = 1e4
 1 rather than 1e-5, far above the solvers' optimality tolerances."""
 
 
+@dataclass(frozen=True)
+class CeilingRef:
+    """One kind of budget ceiling: ``kind`` "yearly" (public spending in each year: the
+    scenario's yearly ceilings or ``ceiling_vnd``), "source" (one funding source in each year,
+    ``name`` its id), "envelope" (a span of years, ``name`` the envelope's id) or "total" (public
+    spending over every year the plan spends in)."""
+
+    kind: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else self.kind
+
+
+YEARLY = CeilingRef("yearly")
+TOTAL = CeilingRef("total")
+
+
 @dataclass
 class LpModel:
     """A built problem and the handles needed to read or re-solve it."""
@@ -48,14 +69,22 @@ class LpModel:
     target_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
     target_count_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
     ceiling_rows: dict[int, pulp.LpConstraint] = field(default_factory=dict)
+    """Calendar year → the yearly public ceiling's row (or the ceiling variable's)."""
     source_ceiling_rows: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    envelope_rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+    """Envelope id → its row: spending over its span ≤ its ceiling."""
+    total_row: pulp.LpConstraint | None = None
+    integer: bool = False
+    """Whole people and whole classes (a MILP)."""
     availability_rows: dict[tuple[int, int, int], pulp.LpConstraint] = field(default_factory=dict)
     """(pool, level, year index) → enrolments from that level ≤ the people free to enrol."""
     capacity_rows: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
     """(course, year index) → enrolments ≤ seats."""
     shortfall: dict[str, pulp.LpVariable] = field(default_factory=dict)
     classes: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    """(course, year index) → whole classes, for courses paid per class (``integer`` only)."""
     ceiling_var: pulp.LpVariable | None = None
+    """``mode="min_ceiling"``: the ceiling being minimised (see ``build_lp``'s ``minimise``)."""
     weighted_cost: pulp.LpAffineExpression | None = None
     """The cost objective: discounted, with the lateness tie-break."""
     discounted_cost: pulp.LpAffineExpression | None = None
@@ -86,25 +115,31 @@ def build_lp(
     d: Dynamics,
     *,
     ceiling_vnd: float | None = None,
-    integer_classes: bool = False,
+    integer: bool = False,
     mode: str = "min_cost",
     fixed_enrolments: Any = None,
     buffers: dict[str, float] | None = None,
     ceilings: bool = True,
+    lift: Collection[CeilingRef] = (),
+    minimise: CeilingRef = YEARLY,
 ) -> LpModel:
     """Build the problem.
 
     ``mode``: ``"min_cost"`` (targets are hard), ``"min_shortfall"`` (targets may fall short, the
-    weighted relative shortfall is minimised first and cost second) or ``"min_ceiling"`` (one
-    uniform yearly ceiling is a variable and is minimised).
+    weighted relative shortfall is minimised first and cost second) or ``"min_ceiling"`` (the
+    ceiling ``minimise`` names is a variable and is minimised: by default one uniform yearly
+    public ceiling; the other ceilings stay as they are).
     ``ceiling_vnd`` overrides the scenario's yearly public ceiling for every year.
+    ``integer``: whole people, and whole classes where a course is paid per class.
     ``fixed_enrolments`` (years × pools × courses) turns the LP into the expected projection of
     that schedule: enrolments fixed, no targets, ceilings, seats or availability imposed.
     ``buffers`` asks, per target id, for that many people above the requirement (a margin
     learnt from simulation, so that the target holds with a stated probability).
-    ``ceilings=False`` leaves every budget ceiling out (to tell whether they are what binds).
+    ``ceilings=False`` leaves every budget ceiling out (to tell whether they are what binds);
+    ``lift`` leaves out only the ceilings named (to tell which of them binds).
     """
     projecting = fixed_enrolments is not None
+    integer = integer and not projecting
     s = d.scenario
     years = d.years
     n_y = len(years)
@@ -121,7 +156,8 @@ def build_lp(
                     fixed = float(fixed_enrolments[y, p, c])
                     enrol[p, c, y] = pulp.LpVariable(name, fixed, fixed)
                 else:
-                    enrol[p, c, y] = pulp.LpVariable(name, 0)
+                    cat = pulp.LpInteger if integer else pulp.LpContinuous
+                    enrol[p, c, y] = pulp.LpVariable(name, 0, cat=cat)
 
     def cohorts(p: int, y: int, courses: Iterable[int]) -> Iterable[tuple[int, int, int]]:
         """(course, intake year index, offset) of cohorts whose fate falls in year y."""
@@ -202,12 +238,14 @@ def build_lp(
                     prob, pulp.lpSum(row) <= cap, f"capacity_{d.course_ids[c]}_{years[y]}"
                 )
 
-    # integer classes: a class of at most class_size trainees, paid per class
+    # whole classes: at most class_size trainees a class, paid per class. Only courses with a
+    # per-class cost need the variable; elsewhere the class count is ceil(trainees / size) and
+    # costs nothing, so it is read off the schedule instead of burdening the MILP.
     classes: dict[tuple[int, int], pulp.LpVariable] = {}
-    if integer_classes:
+    if integer:
         for c, cid in enumerate(d.course_ids):
             size = s.courses[cid].class_size
-            if size is None:
+            if size is None or not s.courses[cid].cost_vnd_per_class:
                 continue
             for y in range(n_y):
                 row = [enrol[p, c, y] for p in range(d.n_pools) if (p, c, y) in enrol]
@@ -219,22 +257,32 @@ def build_lp(
 
     # costs by the calendar year they fall in, and by funding source
     cost_terms: dict[tuple[int, int], dict[pulp.LpVariable, float]] = {}
+
+    def pay(year: int, src: int, var: pulp.LpVariable, vnd: float) -> None:
+        terms = cost_terms.setdefault((year, src), {})
+        terms[var] = terms.get(var, 0.0) + vnd / MONEY_UNIT_VND
+
     for (p, c, y0), var in enrol.items():
-        for k, _, amount in d.cost_items(p, c, whole_classes=integer_classes):
+        for k, _, amount in d.cost_items(p, c, whole_classes=integer):
             for src, share in enumerate(d.funding[p]):
                 if share:
-                    terms = cost_terms.setdefault((years[y0] + k, src), {})
-                    terms[var] = terms.get(var, 0.0) + amount * share / MONEY_UNIT_VND
-    if integer_classes:
-        for (c, y), n in classes.items():
-            per_class = s.courses[d.course_ids[c]].cost_vnd_per_class
-            if per_class:
-                # class costs are shared between sources like the first pool's group would pay
-                for src in range(len(d.source_ids)):
-                    share = float(d.funding[d.allowed[:, c], src].mean())
-                    if share:
-                        terms = cost_terms.setdefault((years[y], src), {})
-                        terms[n] = terms.get(n, 0.0) + per_class * share / MONEY_UNIT_VND
+                    pay(years[y0] + k, src, var, amount * share)
+    for (c, y), n in classes.items():
+        # Each trainee's seat (a class's cost over its size) is paid like the rest of the
+        # trainee's costs, by the trainee's group's shares; the empty seats of the last class
+        # by the mean shares of the pools the course is open to. (Splitting them by who sits in
+        # the class would multiply two variables.) Every source's part stays ≥ 0 and the parts
+        # add up to the classes paid.
+        per_class = s.courses[d.course_ids[c]].cost_vnd_per_class
+        size = s.courses[d.course_ids[c]].class_size
+        assert size is not None
+        seat = per_class / size
+        for src, mean in enumerate(class_fill_shares(d, c)):
+            if mean:
+                pay(years[y], src, n, per_class * mean)
+            for p in range(d.n_pools):
+                if (p, c, y) in enrol and d.funding[p, src] != mean:
+                    pay(years[y], src, enrol[p, c, y], seat * (d.funding[p, src] - mean))
     cost_by_year_source = {
         key: pulp.LpAffineExpression(list(terms.items())) for key, terms in cost_terms.items()
     }
@@ -251,28 +299,9 @@ def build_lp(
     model.classes = classes
     model.availability_rows = availability_rows
     model.capacity_rows = capacity_rows
-
-    # budget ceilings (public sources only: trainees' contributions are not the province's money)
-    ceiling_var = None
-    if mode == "min_ceiling":
-        ceiling_var = pulp.LpVariable("ceiling_vnd_per_year", 0)
-        model.ceiling_var = ceiling_var
-    for yr in cost_years if ceilings and not projecting else []:
-        cap = ceiling_vnd if ceiling_vnd is not None else s.budget.ceiling_for(yr)
-        if ceiling_var is not None:
-            model.ceiling_rows[yr] = _add(prob, cost_by_year[yr] <= ceiling_var, f"ceiling_{yr}")
-        elif cap is not None:
-            model.ceiling_rows[yr] = _add(
-                prob, cost_by_year[yr] <= cap / MONEY_UNIT_VND, f"ceiling_{yr}"
-            )
-        for src_id, src_cap in s.budget.source_ceilings_vnd_per_year.items():
-            src = d.source_ids.index(src_id)
-            if (yr, src) in cost_by_year_source:
-                model.source_ceiling_rows[yr, src] = _add(
-                    prob,
-                    cost_by_year_source[yr, src] <= src_cap / MONEY_UNIT_VND,
-                    f"ceiling_{src_id}_{yr}",
-                )
+    model.integer = integer
+    if ceilings and not projecting:
+        _add_ceilings(model, ceiling_vnd, mode, set(lift), minimise)
 
     # targets: share of the eligible people of that year, and minimum counts
     weights = []
@@ -313,12 +342,83 @@ def build_lp(
     if mode == "min_shortfall":
         model.shortfall_objective = pulp.lpSum(weights)
         prob.setObjective(model.shortfall_objective)
-    elif mode == "min_ceiling":
-        assert ceiling_var is not None
-        prob.setObjective(pulp.LpAffineExpression([(ceiling_var, 1.0)]))
+    elif mode == "min_ceiling" and model.ceiling_var is not None:
+        prob.setObjective(pulp.LpAffineExpression([(model.ceiling_var, 1.0)]))
     else:
         prob.setObjective(weighted_cost)
     return model
+
+
+def class_fill_shares(d: Dynamics, course: int) -> list[float]:
+    """Per funding source, its share of a course's empty class seats: the mean funding share of
+    the pools the course is open to."""
+    open_to = d.allowed[:, course]
+    if not open_to.any():
+        return [0.0] * len(d.source_ids)
+    return [float(d.funding[open_to, src].mean()) for src in range(len(d.source_ids))]
+
+
+def envelope_years(d: Dynamics, first_year: int, last_year: int) -> list[int]:
+    """The years the plan spends in that an envelope's span covers."""
+    return [yr for yr in d.cost_years if first_year <= yr <= last_year]
+
+
+def _add_ceilings(
+    model: LpModel,
+    ceiling_vnd: float | None,
+    mode: str,
+    lift: set[CeilingRef],
+    minimise: CeilingRef,
+) -> None:
+    """Every budget ceiling the scenario (or ``ceiling_vnd``) sets, but those in ``lift``; in
+    ``min_ceiling`` mode the one ``minimise`` names is a variable. Yearly, envelope and total
+    ceilings count public sources only: trainees' contributions are not the province's money. A
+    source ceiling counts that source, public or not."""
+    d, prob = model.dynamics, model.prob
+    b = d.scenario.budget
+    free = None
+    if mode == "min_ceiling":
+        free = pulp.LpVariable(f"ceiling_{minimise.kind}_{minimise.name}".rstrip("_"), 0)
+        model.ceiling_var = free
+
+    def cap(ref: CeilingRef, vnd: float | None) -> Any:
+        if ref == minimise and free is not None:
+            return free
+        return None if vnd is None or ref in lift else vnd / MONEY_UNIT_VND
+
+    for yr in sorted(model.cost_by_year):
+        limit = cap(YEARLY, ceiling_vnd if ceiling_vnd is not None else b.ceiling_for(yr))
+        if limit is not None:
+            model.ceiling_rows[yr] = _add(prob, model.cost_by_year[yr] <= limit, f"ceiling_{yr}")
+        for src_id in d.source_ids:
+            src = d.source_ids.index(src_id)
+            limit = cap(CeilingRef("source", src_id), b.source_ceilings_vnd_per_year.get(src_id))
+            if limit is not None and (yr, src) in model.cost_by_year_source:
+                model.source_ceiling_rows[yr, src] = _add(
+                    prob,
+                    model.cost_by_year_source[yr, src] <= limit,
+                    f"ceiling_{src_id}_{yr}",
+                )
+    for eid, env in b.envelopes.items():
+        limit = cap(CeilingRef("envelope", eid), env.ceiling_vnd)
+        if limit is None:
+            continue
+        span = envelope_years(d, env.first_year, env.last_year)
+        if env.source is None:
+            spent = pulp.lpSum(model.cost_by_year[yr] for yr in span if yr in model.cost_by_year)
+        else:
+            src = d.source_ids.index(env.source)
+            spent = pulp.lpSum(
+                model.cost_by_year_source[yr, src]
+                for yr in span
+                if (yr, src) in model.cost_by_year_source
+            )
+        model.envelope_rows[eid] = _add(prob, spent <= limit, f"envelope_{eid}")
+    limit = cap(TOTAL, b.total_ceiling_vnd)
+    if limit is not None:
+        model.total_row = _add(
+            prob, pulp.lpSum(model.cost_by_year.values()) <= limit, "ceiling_total"
+        )
 
 
 def _add(prob: pulp.LpProblem, constraint: pulp.LpConstraint, name: str) -> pulp.LpConstraint:

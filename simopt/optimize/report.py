@@ -6,33 +6,36 @@ import math
 import textwrap
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simopt.format import people, vnd
+from simopt.optimize.envelopes import envelope_table
 from simopt.optimize.plan import Plan
 from simopt.scenario import Scenario
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
-    """The contents of summary.json."""
+    """The contents of summary.json.
+
+    ``schedule_kind`` says what the schedule fields are: "whole_people" or "continuous" (a plan
+    meeting every target in expectation), "best_effort" (the targets cannot all be met: the
+    schedule coming closest, which is no plan) or "none"."""
     out: dict[str, Any] = {
         "scenario": plan.scenario,
         "status": str(plan.status),
         "message": plan.message,
         "solver": plan.solver,
-        "integer_classes": plan.integer_classes,
+        "integer": plan.integer,
+        "schedule_kind": plan.schedule_kind,
         "ceiling_vnd_per_year": plan.ceiling_vnd,
         "total_cost_vnd": _clean(plan.total_cost_vnd),
     }
     if plan.cause is not None:
         out["cause"] = plan.cause  # what binds first, for scripts: the message says it in words
-    if plan.is_ok:
+    if plan.best_effort:
+        out["best_effort_cost_vnd"] = _clean(plan.best_effort_cost_vnd)
+    if plan.is_ok or plan.best_effort:
         sched = plan.schedule
         out["enrolments_by_year"] = {
             str(r["year"]): r["enrolments"] for r in _records(plan.people_by_year())
@@ -46,34 +49,47 @@ def plan_summary(plan: Plan, scenario: Scenario) -> dict[str, Any]:
         out["enrolments_by_year_group_course"] = _records(
             plan.enrolments_by("year", "group", "course")
         )
-        out["cost_by_year"] = [
-            {k: _clean(v) for k, v in row.items()}
-            for row in plan.totals_by_year().to_dict(orient="records")
-        ]
-        out["cost_by_phase"] = plan.totals_by_phase(
-            scenario.horizon.start_year, scenario.horizon.milestones
-        ).to_dict(orient="records")
-        out["cost_by_source"] = plan.totals_by_source().to_dict(orient="records")
-        out["total_enrolments"] = float(sched["enrolments"].sum())
-        if plan.lp_cost_vnd is not None and plan.total_cost_vnd is not None:
+        out["classes"] = _records(plan.classes)
+        out["cost_by_year"] = _records(plan.totals_by_year())
+        out["cost_by_phase"] = _records(
+            plan.totals_by_phase(scenario.horizon.start_year, scenario.horizon.milestones)
+        )
+        out["cost_by_source"] = _records(plan.totals_by_source())
+        envelopes = envelope_table(plan, scenario)
+        if not envelopes.empty:
+            out["envelopes"] = _records(envelopes)
+        out["total_enrolments"] = _number(sched["enrolments"].sum())
+    if plan.is_ok:
+        if plan.lp_cost_vnd is not None:
             out["lp_cost_vnd"] = plan.lp_cost_vnd
-            out["rounding_premium_vnd"] = plan.total_cost_vnd - plan.lp_cost_vnd
+            out["rounding_premium_vnd"] = plan.rounding_premium_vnd
+            out["mip_gap"] = _clean(plan.mip_gap)
+            out["mip_bound_vnd"] = _clean(plan.mip_bound_vnd)
         sp = plan.shadow_prices
-        # unpriced rows (whole classes) only mark binding limits, counted below
+        # unpriced rows (whole people's limits) only mark binding limits, counted below
         priced = sp[sp["value_vnd"].notna()] if "value_vnd" in sp.columns else sp
         out["shadow_prices"] = _records(priced)
+        if plan.integer:
+            out["shadow_prices_basis"] = (
+                "the continuous relaxation: a whole-people plan has no duals; these are the "
+                "marginal costs its relaxation puts on each target and ceiling"
+            )
         out["binding_limits"] = binding_counts(plan)
         out["expectation_note"] = expectation_note(plan)
-    att = plan.attainment if plan.is_ok else plan.best_attainment
+    att = plan.attainment if plan.is_ok or plan.best_effort else plan.best_attainment
     if att is not None and not att.empty:
         at_year = att[att["year"] == att["target_year"]]
-        out["attainment"] = [
-            {k: _clean(v) for k, v in row.items()} for row in at_year.to_dict(orient="records")
-        ]
+        out["attainment"] = _records(at_year)
     if not plan.is_ok:
         out["unmet_targets"] = plan.unmet_targets
         out["smallest_feasible_ceiling_vnd_per_year"] = plan.smallest_ceiling_vnd
     return out
+
+
+def _number(x: Any) -> int | float:
+    """A count as JSON: whole people as an integer, fractions as they are."""
+    v = float(x)
+    return int(v) if v.is_integer() else v
 
 
 _COMMAND = "`simopt plan`"
@@ -135,34 +151,48 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+def _clean(x: Any) -> Any:
+    """A cell as JSON: missing values (NaN, pandas' NA) as null, numpy scalars as Python's."""
+    if x is None or x is pd.NA:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+BEST_EFFORT_HEAD = (
+    "BEST EFFORT — NOT A PLAN MEETING THE TARGETS: under these limits the targets marked SHORT "
+    "cannot be met; this schedule comes closest (least shortfall, then least cost)"
+)
+
+
 def plan_table(plan: Plan, scenario: Scenario) -> str:
     lines = [f"{scenario.title or scenario.name}", f"Status: {plan.status} — {plan.message}"]
+    if plan.best_effort:
+        lines += ["", BEST_EFFORT_HEAD]
+        if plan.best_effort_cost_vnd is not None:
+            lines.append(f"Best-effort cost: {vnd(plan.best_effort_cost_vnd)}")
     if plan.is_ok and plan.total_cost_vnd is not None:
-        lines.append(f"Total cost: {vnd(plan.total_cost_vnd)}")
-        if plan.lp_cost_vnd is not None:
+        what = "whole people and whole classes" if plan.integer else "continuous (fractions)"
+        lines.append(f"Total cost: {vnd(plan.total_cost_vnd)} ({what})")
+        if plan.lp_cost_vnd is not None and plan.rounding_premium_vnd is not None:
+            gap = "" if plan.mip_gap is None else f"; at most {plan.mip_gap:.3%} above the best"
             lines.append(
-                f"  (continuous LP: {vnd(plan.lp_cost_vnd)}; rounding premium of whole classes: "
-                f"{vnd(plan.total_cost_vnd - plan.lp_cost_vnd)})"
+                f"  (continuous LP: {vnd(plan.lp_cost_vnd)}; rounding premium of whole people "
+                f"and classes: {vnd(plan.rounding_premium_vnd)}{gap})"
             )
-        lines += ["", "Enrolments by intake year and course (people):"]
-        table = plan.enrolments_by("year", "course").pivot(
-            index="year", columns="course", values="enrolments"
-        )
-        table = table.fillna(0.0)
-        table["all"] = table.sum(axis=1)
-        lines.append(_fmt_table(table, people))
-        lines += ["", "Spending by year:"]
-        years = plan.totals_by_year().set_index("year")[["cost_vnd", "public_cost_vnd"]]
-        lines.append(_fmt_table(years, vnd))
-        lines += ["", "By phase:"]
-        phases = plan.totals_by_phase(scenario.horizon.start_year, scenario.horizon.milestones)
-        for r in _records(phases):
-            lines.append(
-                f"  {r['phase']}: {people(r['enrolments'])} enrolments, {vnd(r['cost_vnd'])}"
-            )
-    att = plan.attainment if plan.is_ok else plan.best_attainment
+    if plan.is_ok or plan.best_effort:
+        lines += _schedule_lines(plan, scenario)
+    att = plan.attainment if plan.is_ok or plan.best_effort else plan.best_attainment
     if att is not None and not att.empty:
-        head = "Expected attainment" if plan.is_ok else "Best attainment the constraints allow"
+        if plan.is_ok:
+            head = "Expected attainment"
+        elif plan.best_effort:
+            head = "What the best-effort schedule reaches (expected)"
+        else:
+            head = "Best attainment the constraints allow"
         lines += ["", f"{head} at each target's year:"]
         for r in _records(att[att["year"] == att["target_year"]]):
             need = []
@@ -170,7 +200,7 @@ def plan_table(plan: Plan, scenario: Scenario) -> str:
                 need.append(f"{r['required_share']:.0%}")
             if r["required_count"] is not None and not pd.isna(r["required_count"]):
                 need.append(f"≥ {people(r['required_count'])}")
-            mark = "met" if r["met"] else f"SHORT by {people(r['shortfall_people'])}"
+            mark = "met" if r["met"] else f"SHORT by {people(max(r['shortfall_people'], 1.0))}"
             lines.append(
                 f"  {r['target']} ({r['year']}): {people(r['attained_people'])} of "
                 f"{people(r['base_people'])} = {_share(r['attained_share'])} "
@@ -192,10 +222,47 @@ def plan_table(plan: Plan, scenario: Scenario) -> str:
         sp = sp[~sp["kind"].isin(["available", "capacity"])]
         binding = sp[sp["value_vnd"].abs() > 1.0]
         if not binding.empty:
-            lines += ["", "What tightens the plan (shadow prices):"]
+            basis = " of the continuous relaxation" if plan.integer else ""
+            lines += ["", f"What tightens the plan (shadow prices{basis}):"]
             for r in _records(binding):
                 lines.append(f"  {r['name']} {r['year']}: {vnd(r['value_vnd'])} — {r['meaning']}")
     return "\n".join(lines)
+
+
+def _schedule_lines(plan: Plan, scenario: Scenario) -> list[str]:
+    """Enrolments by year and course, spending by year and phase, and the envelopes."""
+    lines = ["", "Enrolments by intake year and course (people):"]
+    if plan.schedule.empty:
+        lines.append("  nobody")
+    else:
+        table = plan.enrolments_by("year", "course").pivot(
+            index="year", columns="course", values="enrolments"
+        )
+        table = table.fillna(0.0)
+        table["all"] = table.sum(axis=1)
+        lines.append(_fmt_table(table, people))
+    years = plan.totals_by_year()
+    if not years.empty:
+        lines += ["", "Spending by year:"]
+        lines.append(_fmt_table(years.set_index("year")[["cost_vnd", "public_cost_vnd"]], vnd))
+    lines += ["", "By phase:"]
+    phases = plan.totals_by_phase(scenario.horizon.start_year, scenario.horizon.milestones)
+    for r in _records(phases):
+        lines.append(
+            f"  {r['phase']}: {people(r['enrolments'])} enrolments, {vnd(r['cost_vnd'])} "
+            f"(public {vnd(r['public_cost_vnd'])})"
+        )
+    envelopes = envelope_table(plan, scenario)
+    if not envelopes.empty:
+        lines += ["", "Budget envelopes (spending over the span against its ceiling):"]
+        for r in _records(envelopes):
+            whose = "public" if r["source"] == "public" else str(r["source"])
+            lines.append(
+                f"  {r['envelope']} ({whose}, {r['first_year']}–{r['last_year']}): "
+                f"{vnd(r['spent_vnd'])} of {vnd(r['ceiling_vnd'])}"
+                + ("" if r["within"] else " — OVER")
+            )
+    return lines
 
 
 def _fmt_table(frame: pd.DataFrame, fmt: Any) -> str:

@@ -52,7 +52,9 @@ class ScheduleError(ValueError):
 
 
 def schedule_array(d: Dynamics, schedule: pd.DataFrame) -> FloatArray:
-    """(years, pools, courses) enrolments from a long table (year, pool, course, enrolments)."""
+    """(years, pools, courses) enrolments from a long table (year, pool, course, enrolments);
+    other columns (an optimiser's group, costs and money per funding source) are ignored and
+    rows of one cell are added up."""
     need = {"year", "pool", "course", "enrolments"}
     missing = need - set(schedule.columns)
     if missing:
