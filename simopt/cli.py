@@ -193,14 +193,39 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         run.write_csv("attainment.csv", plan.attainment if shown else None)
         run.write_csv("classes.csv", plan.classes if shown else None)
         run.write_json("summary.json", summary)
+        from simopt.reporting.data import from_optimize
+
+        report = from_optimize(plan, scenario)
+        _write_report_files(run, report, args)
         code = EXIT_OK if ok else EXIT_FINDINGS
         out = _commit(args, run, [scenario], [args.file], status=summary["status"], exit_code=code)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        _show(plan_table(plan, scenario))
-        print(f"\nWritten to {out}/")
+        _print_answer(args, report, lambda: plan_table(plan, scenario), out)
     return code
+
+
+def _write_report_files(run: RunFolder, report: Any, args: argparse.Namespace) -> None:
+    """The workbook, the report and the charts, in the run's language, beside the tables."""
+    from simopt.reporting.outputs import report_files
+
+    for name, blob in report_files(report, _report_lang(args)).items():
+        run.write_bytes(name, blob)
+
+
+def _print_answer(args: argparse.Namespace, report: Any, english: Any, out: Path) -> None:
+    """The answer on the terminal: the detailed English tables, or with --lang the short
+    answer from the catalogue in that language."""
+    from simopt.reporting.i18n import messages
+    from simopt.reporting.text import answer_text
+
+    if args.lang is None:
+        _show(english())
+        print(f"\nWritten to {out}/")
+        return
+    _show(answer_text(report, args.lang))
+    print("\n" + messages(args.lang)("cli.written", path=printable(str(out))))
 
 
 def _report_lang(args: argparse.Namespace) -> str:
@@ -371,13 +396,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for name, table in plan_tables(result, evidence).items():
             run.write_csv(name, table)
         run.write_json("plan.json", summary)
+        from simopt.reporting.data import from_robust
+
+        report = from_robust(result, scenario, evidence, ceiling_vnd=args.ceiling_vnd)
+        _write_report_files(run, report, args)
         code = EXIT_OK if result.is_met else EXIT_FINDINGS
         out = _commit(args, run, [scenario], [args.file], status=result.status, exit_code=code)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        _show(robust_table(result, scenario, evidence))
-        print(f"\nWritten to {out}/")
+        _print_answer(args, report, lambda: robust_table(result, scenario, evidence), out)
     return code
 
 

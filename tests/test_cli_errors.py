@@ -71,6 +71,7 @@ def test_an_infeasible_run_leaves_no_stale_schedule(
 ) -> None:
     assert main(["optimize", LONG_AN, "--out", str(tmp_path), "--json"]) == 0
     assert (tmp_path / "schedule.csv").is_file()
+    plan_schedule = (tmp_path / "schedule.csv").read_bytes()
     capsys.readouterr()
     infeasible = ["optimize", LONG_AN, "--out", str(tmp_path), "--json", "--ceiling-vnd", "1e9"]
     # an earlier run is never overwritten unasked: one line, exit 2, the run intact
@@ -79,8 +80,10 @@ def test_an_infeasible_run_leaves_no_stale_schedule(
     assert (tmp_path / "schedule.csv").is_file()
     assert main([*infeasible, "--replace"]) == 1
     capsys.readouterr()
-    assert not (tmp_path / "schedule.csv").exists()
-    assert not (tmp_path / "costs.csv").exists()
-    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "infeasible"
+    # the folder now holds the infeasible run's own best-effort schedule, marked as such
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "infeasible"
+    assert summary["schedule_kind"] == "best_effort"
+    assert (tmp_path / "schedule.csv").read_bytes() != plan_schedule
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "infeasible" and manifest["exit_code"] == 1

@@ -230,10 +230,19 @@ def test_every_scenario_text_is_escaped(
 
 def test_an_infeasible_run_still_renders_its_answer() -> None:
     s = load_scenario("scenarios/long_an.yaml")
-    data = from_optimize(optimize(s, ceiling_vnd=5e9), s)
-    page = render_report(data, "vi")
+    best_effort = from_optimize(optimize(s, ceiling_vnd=5e9), s)
+    assert best_effort.best_effort and not best_effort.schedule.empty
     m = messages("vi")
+    page = render_report(best_effort, "vi")
     assert m("report.status.optimize.infeasible") in page
+    assert m("report.schedule.empty") not in page  # the best-effort schedule is shown
+    nothing = dataclasses.replace(
+        best_effort,
+        schedule=best_effort.schedule.iloc[0:0],
+        budget=best_effort.budget.iloc[0:0],
+        classes=pd.DataFrame(),
+    )
+    page = render_report(nothing, "vi")
     assert m("report.schedule.empty") in page
     assert image_sources(page)  # the best attainment reachable is still drawn
 
@@ -370,6 +379,7 @@ def test_classes_are_listed_when_the_run_has_them(
     for r in classes.to_dict("records"):
         assert f'<td class="num">{m.people(r["trainees"])}</td>' in page
         assert f'<td class="num">{m.people(r["classes"])}</td>' in page
+    no_classes = dataclasses.replace(runs["optimize"], classes=pd.DataFrame())
     assert m("report.schedule.classes") not in render_report(
-        runs["optimize"], "vi", images=images["optimize", "vi"]
+        no_classes, "vi", images=images["optimize", "vi"]
     )

@@ -135,7 +135,10 @@ def test_rerun_of_optimize_is_byte_identical(
     capsys.readouterr()
     assert main(["rerun", str(first), "--out", str(in_tmp / "again")]) == 0
     out = capsys.readouterr().out
-    assert "identical" in out and "4 tables" in out
+    # every file of the run, the workbook, the report and the charts included, is identical
+    tables = len(json.loads((first / "manifest.json").read_text())["files"])
+    assert {"workbook.xlsx", "report.html", "classes.csv"} <= {p.name for p in first.iterdir()}
+    assert "identical" in out and f"{tables} tables" in out
     again = _assert_whole(in_tmp / "again")
     assert again["rerun_of"] == str(first)
     assert again["scenarios"][0]["sets"] == ["budget.ceiling_vnd_per_year=9e10"]
@@ -243,7 +246,8 @@ def test_replace_swaps_a_run_whole(in_tmp: Path, capsys: pytest.CaptureFixture[s
     assert main(["optimize", LONG_AN, "--ceiling-vnd", "1e9", "--out", str(out), "--replace"]) == 1
     replaced = _assert_whole(out)
     assert replaced["run_id"] != first_id and replaced["status"] == "infeasible"
-    assert not (out / "schedule.csv").exists()
+    # nothing of the first run is left: the schedule there is the infeasible run's best effort
+    assert json.loads((out / "summary.json").read_text())["schedule_kind"] == "best_effort"
     assert sorted(p.name for p in in_tmp.iterdir()) == [".run.lock", "run"]  # no .old- or .tmp-
 
 

@@ -488,7 +488,7 @@ def schedule_matrix(data: ReportData) -> dict[str, pd.DataFrame]:
     for course in sorted(set(s["course"].astype(str))):
         rows = s[s["course"].astype(str) == course]
         table = rows.pivot_table(
-            index="group", columns="year", values="enrolments", aggfunc="sum", fill_value=0.0
+            index="group", columns="year", values="enrolments", aggfunc="sum", fill_value=0
         )
         out[course] = table.reindex(index=groups, columns=years, fill_value=0.0).astype(float)
     return out

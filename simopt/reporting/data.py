@@ -80,6 +80,8 @@ class ReportData:
     assumptions: pd.DataFrame
     """path, value, low, high, distribution, source: every number of the scenario with its source
     and, when it is drawn, its range."""
+    best_effort: bool = False
+    """The schedule is the least shortfall the limits allow, not a plan meeting the targets."""
     expected_cost_vnd: float | None = None
     """The expected-value (minimum-cost) plan's cost, beside a robust plan's."""
     lp_cost_vnd: float | None = None
@@ -311,7 +313,11 @@ def _common(scenario: Scenario, plan: Plan, ceiling_vnd: float | None) -> dict[s
         "ceilings": _ceilings(scenario, years, ceiling_vnd),
         "assumptions": assumptions_table(scenario),
         "public_cost_vnd": public,
-        "total_cost_vnd": plan.total_cost_vnd,
+        # a best-effort schedule (targets out of reach) is costed too, and marked as such
+        "total_cost_vnd": plan.total_cost_vnd
+        if plan.total_cost_vnd is not None
+        else getattr(plan, "best_effort_cost_vnd", None),
+        "best_effort": bool(getattr(plan, "best_effort", False)),
         "lp_cost_vnd": plan.lp_cost_vnd,
     }
 

@@ -382,7 +382,7 @@ def _schedule(data: ReportData, m: Messages, pngs: dict[str, bytes]) -> str:
         columns="year",
         values="enrolments",
         aggfunc="sum",
-        fill_value=0.0,
+        fill_value=0,
         sort=False,
     )
     people = people.reindex(columns=years, fill_value=0.0)
