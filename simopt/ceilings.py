@@ -23,7 +23,6 @@ read off the rows, so that the two cannot disagree:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,8 @@ import pandas as pd
 
 from simopt.format import people, vnd
 from simopt.plan import RobustCeiling
+from simopt.reporting.tables import missing as _missing
+from simopt.reporting.tables import records
 from simopt.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -92,10 +93,7 @@ class CeilingSweep:
 
     def records(self) -> list[dict[str, Any]]:
         """The table as JSON-ready rows: NaN (no value at that ceiling) becomes None."""
-        return [
-            {str(k): (None if _missing(v) else v) for k, v in r.items()}
-            for r in self.table.to_dict(orient="records")
-        ]
+        return records(self.table)
 
     def to_dict(self) -> dict[str, Any]:
         robust: dict[str, Any] = {}
@@ -279,10 +277,6 @@ def _frontier_text(r: dict[str, Any], *, with_ceiling: bool = True) -> str:
         f"{at}NOT feasible — short {people(r['shortfall_people'])} people ({', '.join(short)})"
         + simulated
     )
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 @dataclass

@@ -173,7 +173,7 @@ def _confidence(text: str) -> float:
 def cmd_optimize(args: argparse.Namespace) -> int:
     from simopt.optimize import optimize
     from simopt.optimize.envelopes import with_total_ceiling
-    from simopt.optimize.report import plan_summary, plan_table
+    from simopt.reporting.optimize import plan_summary, plan_table
 
     scenario = with_total_ceiling(_load(args), args.total_ceiling_vnd)
     with _open_run(args, scenario.name) as run:
@@ -290,8 +290,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from simopt.evidence import simulation_drivers
     from simopt.optimize import optimize
+    from simopt.reporting.simulation import simulation_summary, simulation_table
     from simopt.simulate import simulate
-    from simopt.simulate.report import simulation_summary, simulation_table
 
     scenario = _load(args)
     schedule: Any = None
@@ -362,8 +362,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from simopt.evidence import gather_evidence
     from simopt.optimize.envelopes import with_total_ceiling
     from simopt.plan import robust_plan
-    from simopt.plan_report import plan_tables, robust_summary, robust_table
     from simopt.price import LEVELS
+    from simopt.reporting.plan import plan_tables, robust_summary, robust_table
 
     scenario = with_total_ceiling(_load(args), args.total_ceiling_vnd)
     with _open_run(args, scenario.name) as run:

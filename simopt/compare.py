@@ -27,7 +27,6 @@ Per-head figures (:func:`comparison_table`):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ import pandas as pd
 from simopt.errors import ScenarioError, printable, yaml_kind
 from simopt.format import people, vnd
 from simopt.plan import RobustPlan, robust_plan
+from simopt.reporting.tables import missing as _missing
 from simopt.scenario import Scenario
 
 BASE = "base"
@@ -278,10 +278,6 @@ class Comparison:
         ]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
         return "\n".join(line.rstrip() for line in lines)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def _cell(measure: str, value: Any) -> str:

@@ -36,6 +36,7 @@ from simopt.dynamics import Dynamics, compile_dynamics
 from simopt.format import people, vnd
 from simopt.optimize import Plan, optimize
 from simopt.plan import RobustPlan, robust_plan
+from simopt.reporting.tables import records as _records
 from simopt.scenario import Scenario, StatedLine
 from simopt.simulate import SimulationResult, schedule_frame, simulate
 
@@ -488,16 +489,6 @@ def _phases(frame: pd.DataFrame) -> str:
     by = frame.groupby(["first_year", "last_year"], sort=True)["people"].sum()
     parts = [f"{k[0]}–{k[1]}: {people(float(n))}" for k, n in zip(by.index, by, strict=True)]
     return f"{people(float(frame['people'].sum()))} people (" + ", ".join(parts) + ")"
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in r.items()
-        }
-        for r in frame.to_dict("records")
-    ]
 
 
 def judge(

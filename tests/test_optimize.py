@@ -17,8 +17,8 @@ from simopt.format import vnd
 from simopt.optimize import Plan, SolverError, Status
 from simopt.optimize import optimize as optimize_whole
 from simopt.optimize.lp import build_lp
-from simopt.optimize.report import expectation_note, plan_summary, plan_table
 from simopt.optimize.solve import run, value
+from simopt.reporting.optimize import expectation_note, plan_summary, plan_table
 from simopt.scenario import Scenario, build_scenario, load_scenario
 from simopt.simulate import simulate
 

@@ -17,7 +17,6 @@ from simopt.format import vnd
 from simopt.optimize import Plan, Status, optimize
 from simopt.optimize.envelopes import envelope_table, with_total_ceiling
 from simopt.optimize.lp import MONEY_UNIT_VND, build_lp
-from simopt.optimize.report import plan_summary, plan_table
 from simopt.optimize.solve import (
     MIP_REL_GAP,
     SHORTFALL_GAP,
@@ -26,6 +25,7 @@ from simopt.optimize.solve import (
     run,
     schedule_enrolments,
 )
+from simopt.reporting.optimize import plan_summary, plan_table
 from simopt.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

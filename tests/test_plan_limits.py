@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from simopt.plan import robust_plan
-from simopt.plan_report import robust_table
+from simopt.reporting.plan import robust_table
 from simopt.scenario import Scenario, load_scenario
 
 LONG_AN = "scenarios/long_an.yaml"

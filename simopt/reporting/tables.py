@@ -14,7 +14,10 @@ import pandas as pd
 
 
 def clean(x: Any) -> Any:
-    """A cell as plain JSON: NaN and infinities → None, numpy scalars → Python numbers."""
+    """A cell as plain JSON: NaN, pandas' NA and infinities → None, numpy scalars → Python
+    numbers."""
+    if x is None or x is pd.NA:
+        return None
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
 from simopt.evidence import AT_RISK, Evidence
 from simopt.format import people, vnd
-from simopt.optimize.report import plan_summary
 from simopt.plan import RobustPlan
+from simopt.reporting.optimize import plan_summary
+from simopt.reporting.tables import records as _records
 from simopt.scenario import Scenario
 from simopt.uncertain.drivers import driver_label, driver_text, worse_end
 
@@ -20,18 +20,6 @@ EXPECTATION_NOTE = (
     "lower (E[min(X, n)] < min(E[X], n)), and the robust plan's margins, learnt by simulation, "
     "cover that"
 )
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None or frame.empty:
-        return []
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def uncertainty_basis(r: RobustPlan, scenario: Scenario) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import textwrap
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simopt.format import people, vnd
 from simopt.optimize.envelopes import envelope_table
 from simopt.optimize.plan import Plan
+from simopt.reporting.tables import clean as _clean
+from simopt.reporting.tables import records as _records
 from simopt.scenario import Scenario
 
 
@@ -145,21 +145,6 @@ def expectation_note(plan: Plan) -> str:
 
 def _share(x: Any) -> str:
     return "n/a" if x is None else f"{x:.1%}"
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _clean(x: Any) -> Any:
-    """A cell as JSON: missing values (NaN, pandas' NA) as null, numpy scalars as Python's."""
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 BEST_EFFORT_HEAD = (
