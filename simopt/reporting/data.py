@@ -81,6 +81,8 @@ class ReportData:
     """path, value, low, high, distribution, source: every number of the scenario with its source
     and, when it is drawn, its range."""
     best_effort: bool = False
+    smallest_ceiling_vnd: float | None = None
+    """When a ceiling is too low: the smallest uniform yearly ceiling meeting every target."""
     """The schedule is the least shortfall the limits allow, not a plan meeting the targets."""
     expected_cost_vnd: float | None = None
     """The expected-value (minimum-cost) plan's cost, beside a robust plan's."""
@@ -318,6 +320,7 @@ def _common(scenario: Scenario, plan: Plan, ceiling_vnd: float | None) -> dict[s
         if plan.total_cost_vnd is not None
         else getattr(plan, "best_effort_cost_vnd", None),
         "best_effort": bool(getattr(plan, "best_effort", False)),
+        "smallest_ceiling_vnd": plan.smallest_ceiling_vnd,
         "lp_cost_vnd": plan.lp_cost_vnd,
     }
 

@@ -53,6 +53,8 @@ def answer_lines(data: ReportData, lang: str) -> list[str]:
                 expected=m.share(r["expected_share"], 1),
                 required=need,
             )
+            if not r["met"] and missing(r["probability_met"]):
+                line += m("cli.target_short")
             if not missing(r["probability_met"]):
                 line += m(
                     "cli.target_probability",
@@ -73,6 +75,13 @@ def answer_lines(data: ReportData, lang: str) -> list[str]:
                         float(o["probability_all_met_high95"]),
                     ),
                 )
+            )
+    if data.status not in ("met", "optimal"):
+        # the library's reason names what binds (a ceiling, a source, seats, people)
+        lines.append(m("cli.reason", reason=data.message))
+        if data.smallest_ceiling_vnd is not None:
+            lines.append(
+                m("cli.smallest_ceiling", ty=m.ty(data.smallest_ceiling_vnd, HEADLINE_DIGITS))
             )
     if not data.budget.empty:
         by_year = data.budget_by_year()
