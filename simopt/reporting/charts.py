@@ -240,12 +240,14 @@ def _attainment_panel(
     mean = t["mean_share"].to_numpy(dtype=float)
     required = float(t["required_share"].iloc[0])
     target_year = int(t["target_year"].iloc[0])
-    tops = [float(np.nanmax(mean))]
+    # a pool with nobody in it has no share in any year: nothing to scale the axis by
+    tops = [float(np.nanmax(mean))] if np.isfinite(mean).any() else []
     if simulated:
         low = t["share_low95"].to_numpy(dtype=float)
         high = t["share_high95"].to_numpy(dtype=float)
         ax.fill_between(x, low, high, facecolor="0.85", edgecolor="0.5", linewidth=0.5)
-        tops.append(float(np.nanmax(high)))
+        if np.isfinite(high).any():
+            tops.append(float(np.nanmax(high)))
     ax.plot(x, mean, color="black", marker="o", markersize=3, linewidth=1.3)
     if math.isfinite(required):
         ax.axhline(required, color="black", linestyle="--", linewidth=1.0)
@@ -260,7 +262,7 @@ def _attainment_panel(
         )
         tops.append(required)
     ax.axvline(target_year, color="black", linestyle=":", linewidth=0.9)
-    ax.set_ylim(0.0, max(0.05, 1.12 * max(tops)))
+    ax.set_ylim(0.0, max(0.05, 1.12 * max(tops, default=0.0)))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.yaxis.set_major_formatter(fmt)
     ax.grid(axis="y", color="0.85", linewidth=0.5)
