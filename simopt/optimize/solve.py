@@ -598,21 +598,29 @@ def _whole_best_effort(
         return None
     assert relaxed.shortfall_objective is not None
     bound = value(relaxed.shortfall_objective)
+    near = _cheapest_within(
+        build_lp(d, mode="min_shortfall", integer=True, **options), bound + SHORTFALL_GAP, solver
+    )
+    if near is not None:
+        return near
     model = build_lp(d, mode="min_shortfall", integer=True, **options)
-    assert model.shortfall_objective is not None and model.weighted_cost is not None
-    model.prob += model.shortfall_objective <= bound + SHORTFALL_GAP, "best_shortfall"
-    model.prob.setObjective(model.weighted_cost)
-    if run(model, solver, nodes=BEST_EFFORT_NODES) is Status.OPTIMAL:
-        return model
-    model = build_lp(d, mode="min_shortfall", integer=True, **options)
-    assert model.shortfall_objective is not None and model.weighted_cost is not None
+    assert model.shortfall_objective is not None
     status = run(model, solver, nodes=BEST_EFFORT_NODES, gap_abs=SHORTFALL_GAP)
     if status is not Status.OPTIMAL:
         return None
     found = value(model.shortfall_objective)
-    model.prob += model.shortfall_objective <= found + SHORTFALL_GAP, "best_shortfall"
+    return _cheapest_within(model, found + SHORTFALL_GAP, solver, warm=True)
+
+
+def _cheapest_within(
+    model: LpModel, limit: float, solver: str, *, warm: bool = False
+) -> LpModel | None:
+    """The cheapest schedule of a shortfall model whose weighted shortfall is at most ``limit``
+    (``warm``: start from the schedule the model holds, which meets that limit)."""
+    assert model.shortfall_objective is not None and model.weighted_cost is not None
+    model.prob += model.shortfall_objective <= limit, "best_shortfall"
     model.prob.setObjective(model.weighted_cost)
-    if run(model, solver, nodes=BEST_EFFORT_NODES, warm=True) is not Status.OPTIMAL:
+    if run(model, solver, nodes=BEST_EFFORT_NODES, warm=warm) is not Status.OPTIMAL:
         return None
     return model
 
