@@ -32,7 +32,18 @@ EXIT_INTERNAL = 3
 # name within simopt rather than imported: importing them here would load PuLP and SciPy for
 # `validate`, and an exception of a module never imported cannot occur. Matching by name also
 # survives a class moving between simopt modules.
-_USER_ERRORS = frozenset({"ScheduleError", "JudgeError", "SolverError", "PlanError"})
+_USER_ERRORS = frozenset(
+    {
+        "ScheduleError",
+        "JudgeError",
+        "SolverError",
+        "PlanError",
+        "SweepError",
+        "SweepFolderError",
+        "ExecutorError",
+        "CorrelationSplitError",
+    }
+)
 # Attributes main() and rerun put on the parsed arguments that are not options of the command.
 _NOT_OPTIONS = frozenset({"func", "argv", "recorded", "rerun_of", "run_dir", "manifest_path"})
 
@@ -1057,6 +1068,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="let --out replace an earlier run")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_rerun)
+
+    from simopt.experiments import cli_sweep
+
+    cli_sweep.add_parser(sub)
     return parser
 
 

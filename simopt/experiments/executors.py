@@ -217,7 +217,7 @@ class DaskExecutor(Executor):
 
 def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
     """An executor by name; ``scheduler`` implies Dask."""
-    if scheduler and name not in ("dask", "sequential"):
+    if scheduler and name != "dask":
         raise ExecutorError(f"--scheduler is a Dask address; it does not go with --executor {name}")
     if scheduler:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):

@@ -112,6 +112,8 @@ class ExperimentModel:
             if name in RUN_SETTINGS:
                 continue
             path = LEVER_ALIASES.get(name, name)
+            if "." not in path:
+                _unknown_lever(name, file)
             typed = _typed(value)
             u = self._by_name.get(path)
             if u is not None and u.kind == "mix":
@@ -122,6 +124,19 @@ class ExperimentModel:
             _set(data, parts, typed, file, repr(typed))
             _fix(data, parts, u)
         return build_scenario(data, file=file)
+
+
+def _unknown_lever(name: str, file: str) -> None:
+    from simopt.scenario import did_you_mean
+
+    known = [*LEVER_ALIASES, *RUN_SETTINGS]
+    raise ScenarioError(
+        "not a factor: a lever is a dotted scenario field (e.g. courses.level4.seats_per_year) "
+        f"or one of {', '.join(known)}" + did_you_mean(name, known),
+        file=file,
+        path=name,
+        show_value=False,
+    )
 
 
 def _typed(value: Any) -> Any:

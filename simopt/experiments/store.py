@@ -70,9 +70,7 @@ class SweepStore:
         """Experiments the journal (or a finished outcomes table) records."""
         final = self.folder / OUTCOMES_FILE
         if final.exists():
-            frame = pd.read_csv(
-                final, keep_default_na=False, na_values=[""], float_precision="round_trip"
-            )
+            frame = pd.read_csv(final, keep_default_na=False, na_values=[""])
             out: dict[int, list[Record]] = {}
             for e, o, v, s in zip(
                 frame["experiment"].astype(int).tolist(),

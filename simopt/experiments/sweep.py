@@ -99,7 +99,7 @@ def run_sweep(
     *,
     seed: int = 0,
     settings: Settings | None = None,
-    executor: str = "sequential",
+    executor: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     out: str | Path | None = None,
@@ -108,8 +108,10 @@ def run_sweep(
 ) -> SweepResult:
     """Every experiment of ``design`` evaluated for ``outcomes``.
 
-    ``out``: a folder for the tables; an interrupted sweep into the same folder resumes, running
-    only the experiments not yet finished (an error or Ctrl-C leaves the finished ones there).
+    ``executor``: sequential (default), processes or dask (the default when ``scheduler``
+    names a running cluster). ``out``: a folder for the tables; an interrupted sweep into the
+    same folder resumes, running only the experiments not yet finished (an error or Ctrl-C
+    leaves the finished ones there).
     """
     settings = settings or Settings()
     names = expand_outcomes(model, outcomes)
@@ -135,7 +137,8 @@ def run_sweep(
         done = store.open(meta, experiments)
     resumed = len(done)
     pending = [(i, rows[i], seeds[i]) for i in range(len(design)) if i not in done]
-    run = make_executor(executor, workers, scheduler)
+    chosen = executor or ("dask" if scheduler else "sequential")
+    run = make_executor(chosen, workers, scheduler)
     if chunk_size is None:
         chunk_size = 1 if needs_robust(names) else _auto_chunk(len(pending), run.workers)
     payload = Payload(model.data, model.file, names, settings)
