@@ -207,12 +207,22 @@ class DaskExecutor(Executor):
         }
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        # Workers hang up while the cluster shuts down; distributed logs each closed stream as
+        # an error although nothing is lost. Quiet it for the shutdown only.
+        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [q.level for q in quiet]
+        for q in quiet:
+            q.setLevel(logging.CRITICAL)
+        try:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+        finally:
+            for q, level in zip(quiet, levels, strict=True):
+                q.setLevel(level)
 
 
 def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
