@@ -598,7 +598,9 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-RERUNNABLE = frozenset({"optimize", "ceilings", "simulate", "plan", "compare", "judge"})
+RERUNNABLE = frozenset(
+    {"optimize", "ceilings", "simulate", "plan", "compare", "judge", "sensitivity"}
+)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -1069,9 +1071,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_rerun)
 
-    from simopt.experiments import cli_sweep
+    from simopt.experiments import cli_sensitivity, cli_sweep
 
     cli_sweep.add_parser(sub)
+    cli_sensitivity.add_parser(sub)
     return parser
 
 

@@ -105,13 +105,15 @@ def run_sweep(
     out: str | Path | None = None,
     progress: bool = True,
     chunk_size: int | None = None,
+    common_seed: bool = False,
 ) -> SweepResult:
     """Every experiment of ``design`` evaluated for ``outcomes``.
 
     ``executor``: sequential (default), processes or dask (the default when ``scheduler``
     names a running cluster). ``out``: a folder for the tables; an interrupted sweep into the
     same folder resumes, running only the experiments not yet finished (an error or Ctrl-C
-    leaves the finished ones there).
+    leaves the finished ones there). ``common_seed``: every experiment on the same random
+    streams (common random numbers) rather than each on its own.
     """
     settings = settings or Settings()
     names = expand_outcomes(model, outcomes)
@@ -119,7 +121,9 @@ def run_sweep(
     rows = design.rows()
     model.scenario_at(rows[0], where="experiment 0")  # a bad design fails before anything runs
     experiments = design.table.copy()
-    seeds = [experiment_seed(seed, i) for i in range(len(design))]
+    # common random numbers: every experiment on the same streams, so that differences between
+    # experiments are the factors' and not luck's (what sensitivity analysis compares)
+    seeds = [experiment_seed(seed, 0 if common_seed else i) for i in range(len(design))]
     experiments.insert(1, "seed", np.array(seeds, dtype=np.int64))
 
     store = SweepStore(out) if out is not None else None
@@ -132,6 +136,7 @@ def run_sweep(
             "experiments": len(design),
             "outcomes": list(names),
             "seed": seed,
+            "common_seed": common_seed,
             "settings": settings.__dict__,
         }
         done = store.open(meta, experiments)
