@@ -305,12 +305,19 @@ def sweep_ceilings(
     uncertainty: str = "ranges",
     joint: bool = False,
     progress: Callable[[str], None] | None = None,
+    executor: str | None = None,
+    executor_workers: int | None = None,
+    scheduler: str | None = None,
 ) -> CeilingSweep:
     """Solve at ``steps`` ceilings evenly from ``from_vnd`` to ``to_vnd`` (one model, re-solved
     warm). With ``simulate``: the robust plan under each ceiling, the expected-value plan
     simulated, and the search for the smallest ceiling at ``confidence`` as a row of its own (see
     the module docstring for how the rows and the conclusion are kept consistent). ``progress``
-    hears one line per ceiling."""
+    hears one line per ceiling. The robust plans of the swept ceilings are experiments of one
+    design (a grid over the ceiling), run on ``executor`` (see
+    :func:`simopt.experiments.executors.map_tasks`: sequential, processes or dask, with
+    ``executor_workers`` workers or the Dask cluster at ``scheduler``); the rows do not depend
+    on where they ran."""
     if not 0 <= from_vnd <= to_vnd:
         raise ValueError(f"need 0 ≤ from_vnd ≤ to_vnd, got {from_vnd} and {to_vnd}")
     if steps < 1:
@@ -358,9 +365,19 @@ def sweep_ceilings(
             row.update(_judged(sim, ceiling, targets, EXPECTED))
         return row
 
+    from simopt.experiments.executors import map_tasks
+
+    settings = _PlanSettings(confidence, reps, seed, joint, uncertainty, engine, workers)
+    plans = map_tasks(
+        _robust_plan_at,
+        [(scenario, c, settings) for c in ceilings],
+        executor=executor,
+        workers=executor_workers,
+        scheduler=scheduler,
+        progress=lambda done, total: say(f"robust plans: {done} of {total} ceilings done"),
+    )
     entries: list[_Entry] = []
-    for i, ceiling in enumerate(ceilings, start=1):
-        plan = robust_at(ceiling)
+    for i, (ceiling, plan) in enumerate(zip(ceilings, plans, strict=True), start=1):
         entries.append(_Entry(ceiling, frontier_row(ceiling), plan, "sweep"))
         say(f"ceiling {i}/{len(ceilings)}: {vnd(ceiling)} — robust plan {_word(plan)}")
     say(f"searching the smallest ceiling at {confidence:.0%}")
@@ -395,6 +412,35 @@ def sweep_ceilings(
         reps=reps,
         seed=seed,
         uncertainty=uncertainty,
+    )
+
+
+@dataclass(frozen=True)
+class _PlanSettings:
+    confidence: float
+    reps: int
+    seed: int
+    joint: bool
+    uncertainty: str
+    engine: str
+    workers: int
+
+
+def _robust_plan_at(task: tuple[Scenario, float, _PlanSettings]) -> RobustPlan:
+    """One experiment of the ceilings design: the robust plan under one yearly ceiling."""
+    from simopt.plan import robust_plan
+
+    scenario, ceiling, s = task
+    return robust_plan(
+        scenario,
+        ceiling_vnd=ceiling,
+        confidence=s.confidence,
+        reps=s.reps,
+        seed=s.seed,
+        joint=s.joint,
+        uncertainty=s.uncertainty,
+        engine=s.engine,
+        workers=s.workers,
     )
 
 

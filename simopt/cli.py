@@ -277,10 +277,10 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
             reps=args.reps,
             seed=args.seed,
             engine=args.engine,
-            workers=args.workers,
             uncertainty=args.uncertainty,
             joint=args.joint,
             progress=_progress_line,
+            **_executor_options(args),
         )
         run.write_csv("ceilings.csv", sweep.table)
         run.write_json("ceilings.json", sweep.to_dict())
@@ -453,9 +453,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             reps=args.reps,
             seed=args.seed,
             engine=args.engine,
-            workers=args.workers,
             uncertainty=args.uncertainty,
             joint=args.joint,
+            **_executor_options(args),
         )
         run.write_csv("compare.csv", comparison.table.reset_index())
         run.write_json("compare.json", comparison.to_dict())
@@ -798,6 +798,38 @@ def _ceiling_parent() -> _Parser:
     return p
 
 
+def _experiments_parent(what: str) -> _Parser:
+    """--executor and --scheduler: where the experiments of a command run (its --workers then
+    counts the executor's workers, and each experiment simulates in one process)."""
+    p = _Parser(add_help=False)
+    p.add_argument(
+        "--executor",
+        choices=["sequential", "processes", "dask"],
+        default=None,
+        help=f"where {what} run: sequential (this process, the default), processes (--workers "
+        "local processes) or dask (a Dask LocalCluster of --workers workers). The results do "
+        "not depend on it",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help=f"run {what} on the Dask cluster whose scheduler is there (started with `dask "
+        "scheduler` and `dask worker`)",
+    )
+    return p
+
+
+def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The executor's arguments, and the simulation workers each experiment keeps."""
+    spread = bool(args.executor and args.executor != "sequential") or bool(args.scheduler)
+    return {
+        "executor": args.executor,
+        "executor_workers": args.workers if spread else None,
+        "scheduler": args.scheduler,
+        "workers": 1 if spread else args.workers,
+    }
+
+
 def _whole_people_parent(*, legacy: bool = False) -> _Parser:
     """--continuous; with ``legacy`` also --integer-classes, the old name of the default (kept
     so that recorded command lines still parse and rerun)."""
@@ -896,6 +928,7 @@ def build_parser() -> argparse.ArgumentParser:
             _sampling_parent(reps=500, reps_help="with --simulate: replications per ceiling"),
             _confidence_parent(what="with --simulate: "),
             _uncertainty_parent(joint=True),
+            _experiments_parent("with --simulate, the ceilings' robust plans"),
         ],
         help="the finance frontier: feasibility, cost and attainment for a range of ceilings",
         description="For each yearly public-budget ceiling from --from-vnd to --to-vnd: can every "
@@ -994,6 +1027,7 @@ def build_parser() -> argparse.ArgumentParser:
             _sampling_parent(reps=1000, reps_help="replications per round"),
             _confidence_parent(),
             _uncertainty_parent(joint=True),
+            _experiments_parent("the columns' robust plans"),
         ],
         help="the plan for several scenarios, or named what-ifs of one, side by side",
         description="Run `simopt plan` on each file (with the same --set overrides), or on "

@@ -305,10 +305,15 @@ def compare_plans(
     workers: int = 1,
     uncertainty: str = "ranges",
     joint: bool = False,
+    executor: str | None = None,
+    executor_workers: int | None = None,
+    scheduler: str | None = None,
 ) -> Comparison:
     """The robust plan of each scenario, side by side (:func:`comparison_table`). Columns are
     ``names`` when given (variants: ``base`` then each variant), else the scenarios' names, or
-    ``name (file)`` when two scenarios share a name."""
+    ``name (file)`` when two scenarios share a name. Each column is one experiment, run on
+    ``executor`` (:func:`simopt.experiments.executors.map_tasks`); the table does not depend on
+    where."""
     if names is None:
         names = [s.name for s in scenarios]
         if len(set(names)) < len(names):
@@ -316,19 +321,25 @@ def compare_plans(
             names = [f"{s.name} ({f})" for s, f in zip(scenarios, labels, strict=True)]
     if len(names) != len(scenarios) or len(set(names)) < len(names):
         raise ValueError(f"need one distinct name per scenario, got {list(names)}")
-    results = {
-        name: robust_plan(
-            s,
-            confidence=confidence,
-            reps=reps,
-            seed=seed,
-            engine=engine,
-            workers=workers,
-            uncertainty=uncertainty,
-            joint=joint,
-        )
-        for name, s in zip(names, scenarios, strict=True)
+    from simopt.experiments.executors import map_tasks
+
+    settings = {
+        "confidence": confidence,
+        "reps": reps,
+        "seed": seed,
+        "engine": engine,
+        "workers": workers,
+        "uncertainty": uncertainty,
+        "joint": joint,
     }
+    plans = map_tasks(
+        _robust_column,
+        [(s, settings) for s in scenarios],
+        executor=executor,
+        workers=executor_workers,
+        scheduler=scheduler,
+    )
+    results = dict(zip(names, plans, strict=True))
     by_name = dict(zip(names, scenarios, strict=True))
     return Comparison(
         comparison_table(results, by_name),
@@ -339,6 +350,12 @@ def compare_plans(
         joint=joint,
         variants=tuple(variants),
     )
+
+
+def _robust_column(task: tuple[Scenario, dict[str, Any]]) -> RobustPlan:
+    """One experiment of a comparison: a column's robust plan."""
+    scenario, settings = task
+    return robust_plan(scenario, **settings)
 
 
 def nothing_shares(scenario: Scenario) -> dict[str, float]:

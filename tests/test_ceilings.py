@@ -228,3 +228,21 @@ def test_the_conclusion_says_where_its_ceiling_came_from() -> None:
         last = sweep.text().splitlines()[-1]
         assert last.startswith("Smallest yearly ceiling found meeting every target on its own")
         assert vnd(7e10) in last and words in last
+
+
+def test_the_ceilings_robust_plans_on_dask_give_the_same_rows(
+    long_an: Scenario, sweep: CeilingSweep
+) -> None:
+    on_dask = sweep_ceilings(
+        long_an,
+        from_vnd=5e10,
+        to_vnd=1.1e11,
+        steps=3,
+        simulate=True,
+        reps=REPS,
+        seed=0,
+        executor="dask",
+        executor_workers=2,
+    )
+    pd.testing.assert_frame_equal(on_dask.table, sweep.table)
+    assert on_dask.text() == sweep.text()

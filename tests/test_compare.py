@@ -290,3 +290,15 @@ def test_a_rerun_refuses_recorded_variants_it_cannot_trust(
     err = _one_line(capsys.readouterr().err)
     assert "do not match the recorded scenarios" in err
     assert not (tmp_path / "again").exists()
+
+
+def test_the_columns_run_as_experiments_on_local_processes_with_the_same_table(
+    variants_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    run, _ = variants_run
+    out = tmp_path / "processes"
+    argv = ["compare", LONG_AN, "--reps", REPS, "--set", SEATS]
+    argv += ["--variant", "hard exam", "--set", HARD, "--variant", "cheap", "--set", CHEAP]
+    argv += ["--executor", "processes", "--workers", "2", "--out", str(out)]
+    assert main(argv) == 0
+    assert (out / "compare.csv").read_bytes() == (run / "compare.csv").read_bytes()

@@ -19,14 +19,17 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from simopt.experiments.outcomes import Record, Settings, evaluate
 
 EXECUTORS = ("sequential", "processes", "dask")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 Task = tuple[int, dict[str, Any], int]
 """(experiment, factor values, seed)."""
@@ -70,6 +73,35 @@ def _pin_blas() -> None:
         _PINNED = True
 
 
+def _pinned_call(fn: Callable[[T], R], item: T) -> R:
+    _pin_blas()
+    return fn(item)
+
+
+def map_tasks(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[R]:
+    """``[fn(item) for item in items]`` on an executor, in the items' order. ``fn`` must be a
+    module-level function (it travels to the workers by name); ``progress(done, total)``."""
+    chosen = executor or ("dask" if scheduler else "sequential")
+    run = make_executor(chosen, workers, scheduler)
+    out: dict[int, R] = {}
+    try:
+        for i, result in run.map(fn, items):
+            out[i] = result
+            if progress is not None:
+                progress(len(out), len(items))
+    finally:
+        run.close()
+    return [out[i] for i in range(len(items))]
+
+
 def evaluate_chunk(payload: Payload, chunk: Sequence[Task], pin: bool = True) -> list[Done]:
     """Evaluate experiments; a row the scenario's rules reject reports its message instead."""
     from simopt.errors import ScenarioError
@@ -105,6 +137,11 @@ class Executor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
 
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        """(index, fn(item)) for every item, in the order they finish."""
+        for i, item in enumerate(items):
+            yield i, fn(item)
+
     def run(self, payload: Payload, chunks: Sequence[Sequence[Task]]) -> Iterator[list[Done]]:
         for chunk in chunks:
             yield evaluate_chunk(payload, chunk, pin=False)
@@ -118,6 +155,19 @@ class Executor:
 
 class ProcessExecutor(Executor):
     name = "processes"
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+            futures = {pool.submit(_pinned_call, fn, item): i for i, item in enumerate(items)}
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+            finally:
+                for f in futures:
+                    f.cancel()
 
     def run(self, payload: Payload, chunks: Sequence[Sequence[Task]]) -> Iterator[list[Done]]:
         import multiprocessing
@@ -173,6 +223,21 @@ class DaskExecutor(Executor):
             )
             self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
         return self._client
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        from distributed import as_completed as dask_completed
+
+        client = self._connect()
+        futures = [client.submit(_pinned_call, fn, item, pure=False) for item in items]
+        where = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future in dask_completed(futures):  # type: ignore[no-untyped-call]
+                result = future.result()
+                index = where[future.key]
+                future.release()
+                yield index, result
+        finally:
+            client.cancel(futures)
 
     def run(self, payload: Payload, chunks: Sequence[Sequence[Task]]) -> Iterator[list[Done]]:
         from distributed import as_completed as dask_completed
