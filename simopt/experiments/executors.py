@@ -218,7 +218,7 @@ class DaskExecutor(Executor):
                 n_workers=self.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: None still asks for 8787
                 silence_logs=logging.ERROR,
             )
             self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
