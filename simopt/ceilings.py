@@ -79,13 +79,17 @@ class CeilingSweep:
 
     def chart_frame(self) -> pd.DataFrame:
         """What the frontier chart draws: per ceiling the cost of the plan the row stands for
-        (the robust plan when simulated, else the minimum-cost plan) and its probabilities."""
+        (the robust plan when simulated — only where it is met — else the minimum-cost plan) and
+        its probabilities."""
         t = self.table.sort_values("ceiling_vnd")
         if self.confidence is None or f"{ROBUST}cost_vnd" not in t.columns:
             return pd.DataFrame(
                 {"ceiling_vnd": t["ceiling_vnd"], "cost_vnd": t["min_cost_vnd"]}
             ).reset_index(drop=True)
-        out = pd.DataFrame({"ceiling_vnd": t["ceiling_vnd"], "cost_vnd": t[f"{ROBUST}cost_vnd"]})
+        # a plan that stopped short has no cost to show: its last schedule meets nothing asked
+        met = t[f"{ROBUST}status"] == "met"
+        cost = t[f"{ROBUST}cost_vnd"].where(met)
+        out = pd.DataFrame({"ceiling_vnd": t["ceiling_vnd"], "cost_vnd": cost})
         for name in ("probability_all_met", "min_probability_met"):
             if f"{ROBUST}{name}" in t.columns:
                 out[name] = t[f"{ROBUST}{name}"]

@@ -246,3 +246,12 @@ def test_the_ceilings_robust_plans_on_dask_give_the_same_rows(
     )
     pd.testing.assert_frame_equal(on_dask.table, sweep.table)
     assert on_dask.text() == sweep.text()
+
+
+def test_the_chart_shows_no_cost_for_a_plan_that_stopped_short(sweep: CeilingSweep) -> None:
+    frame = sweep.chart_frame()
+    table = sweep.table.sort_values("ceiling_vnd").reset_index(drop=True)
+    short = table["robust_status"] != "met"
+    assert short.any() and (~short).any()
+    assert frame["cost_vnd"][short].isna().all()
+    assert frame["cost_vnd"][~short].tolist() == table["robust_cost_vnd"][~short].tolist()
