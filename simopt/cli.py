@@ -599,7 +599,17 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 RERUNNABLE = frozenset(
-    {"optimize", "ceilings", "simulate", "plan", "compare", "judge", "sensitivity"}
+    {
+        "optimize",
+        "ceilings",
+        "simulate",
+        "plan",
+        "compare",
+        "judge",
+        "sensitivity",
+        "value-of-information",
+        "discover",
+    }
 )
 
 
@@ -1105,10 +1115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_rerun)
 
-    from simopt.experiments import cli_sensitivity, cli_sweep
+    from simopt.experiments import cli_discovery, cli_sensitivity, cli_sweep, cli_voi
 
     cli_sweep.add_parser(sub)
     cli_sensitivity.add_parser(sub)
+    cli_voi.add_parser(sub)
+    cli_discovery.add_parser(sub)
     return parser
 
 

@@ -123,24 +123,11 @@ def _optimizer(scenario: Scenario) -> dict[str, Record]:
 
 
 def _minimum_cost(scenario: Scenario) -> tuple[str, float | None, dict[str, float]]:
-    """The expected-value plan's status, cost and attainment (share; count for a count target)."""
+    """The expected-value plan's status, cost and attainment (share; count for a count target),
+    from the array form of the optimiser's linear program (the same program, built at once)."""
     from simopt.dynamics import compile_dynamics
+    from simopt.optimize.arrays import minimum_cost
 
-    try:
-        from simopt.optimize.arrays import minimum_cost
-    except ImportError:  # pragma: no cover - until the array LP lands
-        from simopt.optimize import optimize
-
-        plan = optimize(scenario, continuous=True)
-        at = plan.attainment
-        at = at[at["year"] == at["target_year"]]
-        shares = {}
-        for row in at.to_dict("records"):
-            t = scenario.targets[str(row["target"])]
-            key = "attained_share" if t.share is not None else "attained_people"
-            shares[str(row["target"])] = float(row[key])
-        cost = float(plan.total_cost_vnd) if plan.total_cost_vnd is not None else None
-        return str(plan.status), cost, shares
     result = minimum_cost(compile_dynamics(scenario))
     cost = None if result.cost_vnd is None else float(result.cost_vnd)
     return result.status, cost, dict(result.attainment)
