@@ -27,10 +27,13 @@ import pandas as pd
 from scipy import stats
 
 from simopt.dynamics import Dynamics, compile_dynamics
-from simopt.optimize import Plan, Status, optimize
+from simopt.optimize import Plan, Status
+from simopt.optimize.margins import MarginModel
 from simopt.scenario import Scenario
 from simopt.simulate import SimulationResult, simulate
 from simopt.simulate.probability import is_met
+from simopt.simulate.run import draw_sample
+from simopt.uncertain.draws import ParameterDraws
 
 FloatArray = npt.NDArray[np.float64]
 MIN_STEP_PEOPLE = 1.0
@@ -278,28 +281,30 @@ def robust_plan(
     cap = max_reps if max_reps is not None else 4 * reps
     n = reps
 
-    def sim(plan: Plan, at_seed: int = seed) -> SimulationResult:
+    # every round simulates on the same sample: its parameters are drawn once for each size
+    samples: dict[int, ParameterDraws | None] = {}
+
+    def sim(plan: Plan) -> SimulationResult:
+        if n not in samples:
+            samples[n] = draw_sample(d, uncertainty, n, seed)
         return simulate(
             scenario,
             plan.schedule,
             reps=n,
-            seed=at_seed,
+            seed=seed,
             engine=engine,
             workers=workers,
             dynamics=d,
             uncertainty=uncertainty,
+            parameters=samples[n],
         )
+
+    # only the margins change between rounds: the model is built once (see MarginModel)
+    model = MarginModel(scenario, ceiling_vnd=ceiling_vnd, solver=solver, dynamics=d)
 
     def solve(buffers: dict[str, float], *, whole: bool = False) -> Plan:
         # tuning rounds are continuous; ``whole`` asks for the schedule to report
-        return optimize(
-            scenario,
-            ceiling_vnd=ceiling_vnd,
-            solver=solver,
-            dynamics=d,
-            buffers=buffers,
-            continuous=continuous or not whole,
-        )
+        return model.optimize(buffers, continuous=continuous or not whole)
 
     def stop(
         status: str,

@@ -45,3 +45,28 @@ def test_the_loop_converges_on_eight_provinces(tmp_path: Path) -> None:
     r = robust_plan(s, confidence=0.9, reps=500, seed=0)
     assert r.status == "met", r.message
     assert r.rounds <= 6
+
+
+def test_the_script_writes_a_valid_national_scenario(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "national.yaml"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simopt.national",
+            "scenarios/long_an.yaml",
+            "--provinces",
+            "3",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "3 provinces" in done.stdout
+    scenario = load_scenario(out)
+    assert len(scenario.pools()) == 3 * len(load_scenario("scenarios/long_an.yaml").pools())

@@ -18,6 +18,7 @@ from typing import Any
 import pulp
 
 from simopt.dynamics import N_LEVELS, Dynamics
+from simopt.optimize.handover import Handover
 
 # Among plans of equal cost prefer later spending (money kept is money that can still be
 # redirected); small enough never to trade against a real VND. It does move the duals, though
@@ -91,19 +92,60 @@ class LpModel:
     """The discounted cost alone, without the tie-break: the objective whose duals are priced
     (the tie-break's own marginal value is not a cost anyone pays)."""
     shortfall_objective: pulp.LpAffineExpression | None = None
+    handover: Handover | None = None
+    """The model's matrix as last handed to HiGHS, kept for its next solve."""
+    target_pools: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    """Target id → indices of its pools, as first looked up."""
 
     def attained(self, target_id: str, year_index: int) -> pulp.LpAffineExpression:
         """Expected people at or above the target's level among its pools at a year's end."""
-        t = self.dynamics.scenario.targets[target_id]
-        pools = _target_pool_indices(self.dynamics, target_id)
-        return pulp.lpSum(
-            self.level[p, lvl, year_index] for p in pools for lvl in range(t.min_level, N_LEVELS)
-        )
+        return pulp.lpSum(self._attained_terms(target_id, year_index))
 
     def base(self, target_id: str, year_index: int) -> pulp.LpAffineExpression:
         """Expected eligible people among the target's pools at a year's end."""
-        pools = _target_pool_indices(self.dynamics, target_id)
-        return pulp.lpSum(self.level[p, lvl, year_index] for p in pools for lvl in range(N_LEVELS))
+        return pulp.lpSum(self._base_terms(target_id, year_index))
+
+    def attained_value(self, target_id: str, year_index: int) -> float | None:
+        """``pulp.value(self.attained(…))`` of the solved model (None before a solve), without
+        building the expression: reading hundreds of targets' attainment every round of the
+        robust loop spent more on building sums than the solver on solving."""
+        return _value_of_sum(self._attained_terms(target_id, year_index))
+
+    def base_value(self, target_id: str, year_index: int) -> float | None:
+        """``pulp.value(self.base(…))``, as :meth:`attained_value`."""
+        return _value_of_sum(self._base_terms(target_id, year_index))
+
+    def _attained_terms(self, target_id: str, year_index: int) -> list[Any]:
+        t = self.dynamics.scenario.targets[target_id]
+        pools = self._pools(target_id)
+        return [
+            self.level[p, lvl, year_index] for p in pools for lvl in range(t.min_level, N_LEVELS)
+        ]
+
+    def _base_terms(self, target_id: str, year_index: int) -> list[Any]:
+        pools = self._pools(target_id)
+        return [self.level[p, lvl, year_index] for p in pools for lvl in range(N_LEVELS)]
+
+    def _pools(self, target_id: str) -> list[int]:
+        if target_id not in self.target_pools:
+            self.target_pools[target_id] = _target_pool_indices(self.dynamics, target_id)
+        return self.target_pools[target_id]
+
+
+def _value_of_sum(terms: list[Any]) -> float | None:
+    """``pulp.value(pulp.lpSum(terms))``, added up in the same order with the same coefficients
+    (a variable met twice counts twice), so the very same float."""
+    if not all(isinstance(v, pulp.LpVariable) for v in terms):
+        return pulp.value(pulp.lpSum(terms))  # type: ignore[no-any-return]
+    counts: dict[pulp.LpVariable, int] = {}
+    for v in terms:
+        counts[v] = counts.get(v, 0) + 1
+    total = 0.0
+    for v, n in counts.items():
+        if v.varValue is None:
+            return None
+        total += v.varValue * n
+    return total
 
 
 def _target_pool_indices(d: Dynamics, target_id: str) -> list[int]:
@@ -319,11 +361,11 @@ def build_lp(
             expr = attained - t.share * model.base(tid, y)
             if slack is not None:
                 expr = expr + slack
-            model.target_rows[tid] = _add(prob, expr >= margin, f"target_{tid}")
+            model.target_rows[tid] = _add(prob, expr >= _share_rhs(margin), f"target_{tid}")
         if t.min_count is not None:
             expr = attained + (slack if slack is not None else 0)
             model.target_count_rows[tid] = _add(
-                prob, expr >= t.min_count + margin, f"target_count_{tid}"
+                prob, expr >= _count_rhs(t.min_count, margin), f"target_count_{tid}"
             )
 
     start = years[0]
@@ -347,6 +389,34 @@ def build_lp(
     else:
         prob.setObjective(weighted_cost)
     return model
+
+
+def _share_rhs(margin: float) -> float:
+    """A share row's right-hand side: people above ``share`` × eligible."""
+    return margin
+
+
+def _count_rhs(min_count: float, margin: float) -> float:
+    return min_count + margin
+
+
+def set_margins(model: LpModel, buffers: dict[str, float] | None) -> None:
+    """Give a built model's target rows other margins (``buffers``, as in :func:`build_lp`),
+    leaving everything else as built: the rows then hold exactly what a model built with these
+    margins would (the same right-hand side, computed the same way)."""
+    s = model.dynamics.scenario
+    for tid, row in model.target_rows.items():
+        _set_rhs(row, _share_rhs(float((buffers or {}).get(tid, 0.0))))
+    for tid, row in model.target_count_rows.items():
+        min_count = s.targets[tid].min_count
+        assert min_count is not None
+        _set_rhs(row, _count_rhs(min_count, float((buffers or {}).get(tid, 0.0))))
+
+
+def _set_rhs(row: pulp.LpConstraint, rhs: float) -> None:
+    # as pulp.LpConstraint.__init__ computes it from ``expr >= rhs``
+    row.constant = row.expr.constant
+    row.constant -= rhs
 
 
 def class_fill_shares(d: Dynamics, course: int) -> list[float]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ import pandas as pd
 import pulp
 
 from simopt.dynamics import Dynamics, engine_dynamics
+from simopt.optimize import handover
 from simopt.optimize.diagnose import explain_infeasible, not_solved_message
 from simopt.optimize.lp import (
     MONEY_UNIT_VND,
@@ -188,11 +189,22 @@ def run(
     gap_abs: float | None = None,
     warm: bool = False,
 ) -> Status:
-    """Solve ``model.prob`` in place and map the solver's answer to a Status."""
+    """Solve ``model.prob`` in place and map the solver's answer to a Status.
+
+    A continuous model goes to HiGHS through :mod:`simopt.optimize.handover` (the same model
+    and answer as through PuLP, its matrix converted once for all of the model's solves);
+    whole-people models, warm starts and CBC through PuLP."""
     try:
-        code = model.prob.solve(
-            make_solver(solver, nodes=nodes, gap_abs=gap_abs, warm=warm, whole=model.integer)
-        )
+        options = make_solver(solver, nodes=nodes, gap_abs=gap_abs, warm=warm, whole=model.integer)
+        if (
+            isinstance(options, _HiGHS)
+            and not model.integer
+            and not warm
+            and handover.handed_over(model.prob)
+        ):
+            code, model.handover = handover.solve(model.prob, options, model.handover)
+        else:
+            code = model.prob.solve(options)
     except pulp.PulpSolverError as exc:
         raise SolverError(f"{solver} failed: {exc}") from None
     status = _status(model.prob, code)
@@ -223,7 +235,10 @@ def _round_integers(model: LpModel) -> None:
 
 
 def value(expr: Any) -> float:
-    v = pulp.value(expr)
+    return _or_zero(pulp.value(expr))
+
+
+def _or_zero(v: float | None) -> float:
     return 0.0 if v is None else float(v)
 
 
@@ -269,6 +284,24 @@ def optimize(
     they must agree (:func:`simopt.dynamics.engine_dynamics`), and ``scenario`` may be None.
     """
     d = engine_dynamics(scenario, dynamics)
+    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall", buffers=buffers)
+    return plan_from(
+        model, ceiling_vnd=ceiling_vnd, solver=solver, continuous=continuous, buffers=buffers
+    )
+
+
+def plan_from(
+    model: LpModel,
+    *,
+    ceiling_vnd: float | None,
+    solver: str,
+    continuous: bool,
+    buffers: dict[str, float] | None,
+) -> Plan:
+    """:func:`optimize`'s answer from its least-shortfall model, built (or reset:
+    :class:`simopt.optimize.margins.MarginModel`) with ``ceiling_vnd`` and ``buffers`` and not
+    yet solved. The model is solved in place: its shortfalls capped and its objective changed."""
+    d = model.dynamics
     scenario = d.scenario
     integer = not continuous
     ceiling = ceiling_vnd if ceiling_vnd is not None else scenario.budget.ceiling_vnd_per_year
@@ -280,7 +313,6 @@ def optimize(
     }
 
     # 1. how close can the targets come? (continuous; always has an answer)
-    model = build_lp(d, ceiling_vnd=ceiling_vnd, mode="min_shortfall", buffers=buffers)
     status = run(model, solver)
     if status is not Status.OPTIMAL:
         return Plan(
@@ -741,15 +773,30 @@ def _enrolled(model: LpModel) -> list[tuple[int, int, int, float]]:
     return [(p, c, y, value(var)) for (p, c, y), var in model.enrol.items() if value(var) > _EPS]
 
 
+def _cost_items(model: LpModel) -> Callable[[int, int], list[tuple[int, str, float]]]:
+    """``Dynamics.cost_items`` for the model's classes, each pool and course's worked out once
+    (a schedule enrols them in several years)."""
+    d = model.dynamics
+    memo: dict[tuple[int, int], list[tuple[int, str, float]]] = {}
+
+    def items(p: int, c: int) -> list[tuple[int, str, float]]:
+        if (p, c) not in memo:
+            memo[p, c] = d.cost_items(p, c, whole_classes=model.integer)
+        return memo[p, c]
+
+    return items
+
+
 def read_schedule(model: LpModel) -> pd.DataFrame:
     """One row per intake year × pool × course with enrolments (see :class:`Plan`)."""
     d = model.dynamics
+    cost_items = _cost_items(model)
     whole = _class_parts(model)
     n_src = len(d.source_ids)
     rows: list[list[Any]] = []
     for p, c, y, n in _enrolled(model):
         money = [0.0] * n_src
-        for _, _, amount in d.cost_items(p, c, whole_classes=model.integer):
+        for _, _, amount in cost_items(p, c):
             for src in range(n_src):
                 money[src] += n * amount * float(d.funding[p, src])
         for src, vnd in enumerate(whole.get((p, c, y), [])):
@@ -778,6 +825,7 @@ def read_schedule(model: LpModel) -> pd.DataFrame:
 def read_costs(model: LpModel) -> pd.DataFrame:
     """Spending by the year it falls in, per pool, course, item and funding source."""
     d = model.dynamics
+    cost_items = _cost_items(model)
     whole = _class_parts(model)
     rows: list[dict[str, Any]] = []
 
@@ -796,7 +844,7 @@ def read_costs(model: LpModel) -> pd.DataFrame:
         )
 
     for p, c, y0, n in _enrolled(model):
-        for k, item, amount in d.cost_items(p, c, whole_classes=model.integer):
+        for k, item, amount in cost_items(p, c):
             for src, share in enumerate(d.funding[p]):
                 if share > 0:
                     put(d.years[y0] + k, p, c, item, src, n * float(share) * amount)
@@ -852,8 +900,8 @@ def read_attainment(model: LpModel) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for tid, t in d.scenario.targets.items():
         for y, year in enumerate(d.years):
-            attained = value(model.attained(tid, y))
-            base = value(model.base(tid, y))
+            attained = _or_zero(model.attained_value(tid, y))
+            base = _or_zero(model.base_value(tid, y))
             required = float(t.required(base))
             rows.append(
                 {
@@ -915,19 +963,20 @@ def binding_limits(model: LpModel) -> list[BindingLimit]:
     """
     d = model.dynamics
     room = 1.0 - _EPS if model.integer else None
+    # every enrolment once, by the rows it passes through (fsum: exact in any order)
+    by_level: dict[tuple[int, int, int], list[float]] = {}
+    by_course: dict[tuple[int, int], list[float]] = {}
+    for (p, c, y), var in model.enrol.items():
+        x = value(var)
+        by_level.setdefault((p, int(d.entry[c]), y), []).append(x)
+        by_course.setdefault((c, y), []).append(x)
     out: list[BindingLimit] = []
     for (p, lvl, y), row in model.availability_rows.items():
-        intake = math.fsum(
-            value(var)
-            for (pp, c, yy), var in model.enrol.items()
-            if (pp, yy) == (p, y) and d.entry[c] == lvl
-        )
+        intake = math.fsum(by_level.get((p, lvl, y), []))
         if _at_limit(row, intake, room):
             out.append(BindingLimit("available", f"{d.pool_ids[p]} L{lvl}", d.years[y], row))
     for (c, y), row in model.capacity_rows.items():
-        intake = math.fsum(
-            value(var) for (_, cc, yy), var in model.enrol.items() if (cc, yy) == (c, y)
-        )
+        intake = math.fsum(by_course.get((c, y), []))
         if _at_limit(row, intake, room):
             out.append(BindingLimit("capacity", d.course_ids[c], d.years[y], row))
     return out
@@ -979,7 +1028,7 @@ def read_shadow_prices(
     if priced:
         for tid, row in model.target_rows.items():
             t = d.scenario.targets[tid]
-            base = value(model.base(tid, d.years.index(t.year)))
+            base = _or_zero(model.base_value(tid, d.years.index(t.year)))
             pi = float(row.pi or 0.0)
             rows.append(
                 {
@@ -1065,6 +1114,7 @@ __all__ = [
     "best_attainment",
     "best_effort",
     "optimize",
+    "plan_from",
     "project",
     "smallest_ceiling",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from simopt.dynamics import N_LEVELS, Dynamics
 from simopt.simulate.state import YEAR_COUNTERS, ProvinceState
@@ -17,14 +18,20 @@ class Recorder:
         s = d.scenario
         self.target_ids = tuple(s.targets)
         n_y = len(d.years)
-        # (targets, pools, levels) masks: which cells count towards each target and its base
-        self.base_mask = np.zeros((len(self.target_ids), d.n_pools, N_LEVELS))
-        self.attained_mask = np.zeros_like(self.base_mask)
-        for i, tid in enumerate(self.target_ids):
+        # (targets, pools × levels) sparse masks: which cells count towards each target and its
+        # base. A target covers a few pools of a province; dense masks would grow with the
+        # square of the provinces in a national scenario, and their products with them.
+        base_cells: list[list[int]] = []
+        attained_cells: list[list[int]] = []
+        for tid in self.target_ids:
             t = s.targets[tid]
-            pools = [d.pool_index(p) for p in s.target_pools(t)]
-            self.base_mask[i, pools, :] = 1.0
-            self.attained_mask[i, pools, t.min_level :] = 1.0
+            pools = sorted({d.pool_index(p) for p in s.target_pools(t)})
+            base_cells.append([p * N_LEVELS + lvl for p in pools for lvl in range(N_LEVELS)])
+            attained_cells.append(
+                [p * N_LEVELS + lvl for p in pools for lvl in range(t.min_level, N_LEVELS)]
+            )
+        self.base_mask = _mask(base_cells, d.n_pools * N_LEVELS)
+        self.attained_mask = _mask(attained_cells, d.n_pools * N_LEVELS)
         self.attained = np.zeros((reps, len(self.target_ids), n_y))
         self.base = np.zeros((reps, len(self.target_ids), n_y))
         self.cost_years = d.cost_years
@@ -56,10 +63,10 @@ class Recorder:
 
     def record(self, year_index: int, state: ProvinceState, rows: slice | int) -> None:
         levels = state.levels()  # (r, pools, levels)
-        self.attained[rows, :, year_index] = np.tensordot(
-            levels, self.attained_mask, ([1, 2], [1, 2])
-        )
-        self.base[rows, :, year_index] = np.tensordot(levels, self.base_mask, ([1, 2], [1, 2]))
+        # (cells, r) in float: sums of whole people, exact in any order
+        cells = np.ascontiguousarray(levels.reshape(levels.shape[0], -1).T, dtype=np.float64)
+        self.attained[rows, :, year_index] = (self.attained_mask @ cells).T
+        self.base[rows, :, year_index] = (self.base_mask @ cells).T
         self._record_money(year_index, state, rows)
         self.enrolled[rows, year_index] = state.counters["enrolled"].sum(axis=1)
         self.sum_levels[year_index] += levels.sum(axis=0)
@@ -71,3 +78,12 @@ class Recorder:
             for k in YEAR_COUNTERS:
                 self.counters[k][rows, year_index] = state.counters[k]
             self.pool_cost[rows, year_index] = state.cost_vnd
+
+
+def _mask(cells: list[list[int]], n_cells: int) -> sparse.csr_matrix:
+    """(targets, cells) ones where a target counts a cell."""
+    indptr = np.cumsum([0, *(len(c) for c in cells)])
+    index = np.array([i for c in cells for i in c], dtype=np.int64)
+    return sparse.csr_matrix(
+        (np.ones(len(index)), index, indptr), shape=(len(cells), n_cells), dtype=np.float64
+    )

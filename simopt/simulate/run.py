@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from simopt.dynamics import N_LEVELS, Dynamics, engine_dynamics
 from simopt.limits import check_replications
@@ -191,11 +192,17 @@ _Shared = tuple[Dynamics, FloatArray, "ParameterDraws | None"]
 _shared: _Shared | None = None
 
 
+_blas_limit: object | None = None
+
+
 def _start_worker(d: Dynamics, enrol: FloatArray, draws: ParameterDraws | None) -> None:
-    global _shared
+    global _shared, _blas_limit
     # Ctrl-C is the parent's to handle: a worker interrupted mid-task can leave the pool waiting
     # for a result that never comes
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # one BLAS thread a worker: the workers are the parallelism, and each BLAS spinning up a
+    # thread per core made two runs side by side 1.6-2.3x slower each
+    _blas_limit = threadpool_limits(limits=1, user_api="blas")
     _shared = (d, enrol, draws)
 
 
@@ -287,7 +294,6 @@ def simulate(
     if workers < 1:
         raise ValueError(f"workers(={workers}) must be ≥ 1")
     d = engine_dynamics(scenario, dynamics)
-    u = d.scenario.uncertainties
     if parameters is not None and parameters.reps != reps:
         raise ValueError(f"parameters for {parameters.reps} replications, reps={reps}")
     check_replications(
@@ -300,9 +306,8 @@ def simulate(
         n_courses=d.n_courses,
         workers=workers,
     )
-    drawing = parameters is None and uncertainty == "ranges" and u.any
     enrol = schedule_array(d, schedule)
-    draws = draw_parameters(u, reps, seed) if drawing else parameters
+    draws = draw_sample(d, uncertainty, reps, seed) if parameters is None else parameters
     parts = _run(d, enrol, engine, seed, reps, workers, keep_replications, draws, progress)
     result = _assemble(d, parts, engine, reps, seed, keep_replications)
     twin = None
@@ -322,6 +327,13 @@ def simulate(
         ),
         cost_years=d.cost_years,
     )
+
+
+def draw_sample(d: Dynamics, uncertainty: str, reps: int, seed: int) -> ParameterDraws | None:
+    """The parameters :func:`simulate` draws for ``reps`` replications with ``seed`` (None when
+    it draws none): to draw them once for several runs of one sample."""
+    u = d.scenario.uncertainties
+    return draw_parameters(u, reps, seed) if uncertainty == "ranges" and u.any else None
 
 
 def _run(
@@ -421,39 +433,49 @@ def _assemble(
 
 
 def summarise(d: Dynamics, attained: FloatArray, base: FloatArray) -> pd.DataFrame:
+    """Per target and year: mean attainment, its spread and share interval, and the probability
+    the target is met, with its Monte Carlo error.
+
+    All cells at once: each cell's replications are laid out contiguously, so that every mean,
+    deviation and quantile is reduced exactly as a one-cell array would be (the same numbers to
+    the last bit as cell by cell, in a fraction of the time at hundreds of targets)."""
     s = d.scenario
-    rows = []
-    for i, tid in enumerate(s.targets):
-        t = s.targets[tid]
-        for y, year in enumerate(d.years):
-            a = attained[:, i, y]
-            b = base[:, i, y]
-            share = np.divide(a, b, out=np.zeros_like(a), where=b > 0)
-            need = t.required(b)
-            met = is_met(a - need)
-            n = len(a)
-            p = float(met.mean())
-            low, high = wilson(int(met.sum()), n)
-            rows.append(
-                {
-                    "target": tid,
-                    "target_year": t.year,
-                    "year": year,
-                    "mean_attained_people": float(a.mean()),
-                    "sd_attained_people": float(a.std(ddof=1)) if n > 1 else 0.0,
-                    "mean_base_people": float(b.mean()),
-                    "mean_share": float(share.mean()),
-                    "share_low95": float(np.quantile(share, 0.025)),
-                    "share_high95": float(np.quantile(share, 0.975)),
-                    "required_share": t.share,
-                    "required_count": t.min_count,
-                    "probability_met": p,
-                    "probability_met_se": math.sqrt(p * (1 - p) / n),
-                    "probability_met_low95": low,
-                    "probability_met_high95": high,
-                }
-            )
-    return pd.DataFrame(rows)
+    targets = list(s.targets.values())
+    if not targets:
+        return pd.DataFrame()
+    n = attained.shape[0]
+    years = list(d.years)
+    a = np.ascontiguousarray(attained.transpose(1, 2, 0))  # (targets, years, reps)
+    b = np.ascontiguousarray(base.transpose(1, 2, 0))
+    share = np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+    need = np.stack([t.required(b[i]) for i, t in enumerate(targets)])
+    met = is_met(a - need)
+    hits = met.sum(axis=-1).ravel()
+    p = met.mean(axis=-1).ravel()
+    low, high = np.quantile(share, [0.025, 0.975], axis=-1)
+    bounds = [wilson(int(k), n) for k in hits]
+    per_cell = len(years)
+    return pd.DataFrame(
+        {
+            "target": [tid for tid in s.targets for _ in years],
+            "target_year": [t.year for t in targets for _ in years],
+            "year": years * len(targets),
+            "mean_attained_people": a.mean(axis=-1).ravel(),
+            "sd_attained_people": (
+                a.std(axis=-1, ddof=1).ravel() if n > 1 else np.zeros(len(targets) * per_cell)
+            ),
+            "mean_base_people": b.mean(axis=-1).ravel(),
+            "mean_share": share.mean(axis=-1).ravel(),
+            "share_low95": low.ravel(),
+            "share_high95": high.ravel(),
+            "required_share": [t.share for t in targets for _ in years],
+            "required_count": [t.min_count for t in targets for _ in years],
+            "probability_met": p,
+            "probability_met_se": np.sqrt(p * (1 - p) / n),
+            "probability_met_low95": [lo for lo, _ in bounds],
+            "probability_met_high95": [hi for _, hi in bounds],
+        }
+    )
 
 
 def _yearly_table(
