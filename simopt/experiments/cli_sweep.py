@@ -220,8 +220,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _figure(outcome: str, value: float) -> str:
-    """Money to the thousand million đồng; shares and probabilities to a tenth of a point."""
+    """Money to a tenth of a billion (or of a million, below a billion) đồng; shares and
+    probabilities to a tenth of a point."""
     if outcome.endswith("_vnd"):
+        if abs(value) < 1e9:
+            return f"{value / 1e6:,.1f} million VND"
         return f"{value / 1e9:,.1f} bn VND"
     if outcome.startswith(("attainment", "probability")) and abs(value) <= 1:
         return f"{100 * value:.1f}%"
