@@ -265,6 +265,14 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
             path="--to-vnd",
             value=args.to_vnd,
         )
+    if (args.executor or args.scheduler) and not args.simulate:
+        raise ScenarioError(
+            "--executor and --scheduler spread the robust plans of --simulate; without "
+            "--simulate there are none (the frontier itself is one warm model, solved here)",
+            file="command line",
+            path="--executor" if args.executor else "--scheduler",
+            show_value=False,
+        )
     scenario = _load(args)
     with _open_run(args, scenario.name) as run:
         sweep = sweep_ceilings(
@@ -834,7 +842,8 @@ def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
     spread = bool(args.executor and args.executor != "sequential") or bool(args.scheduler)
     return {
         "executor": args.executor,
-        "executor_workers": args.workers if spread else None,
+        # --workers left at 1 means "not said": the executor's own default (two) then
+        "executor_workers": args.workers if spread and args.workers > 1 else None,
         "scheduler": args.scheduler,
         "workers": 1 if spread else args.workers,
     }

@@ -60,3 +60,38 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main([*BASE, *extra, "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_factor_given_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*BASE, "--lever", "budget.ceiling_vnd_per_year=1e11", "--lever"]
+    assert main([*argv, "ceiling_vnd_per_year=3e11", "--out", str(tmp_path / "a")]) == 2
+    assert "given twice" in capsys.readouterr().err
+    argv = [*BASE, "--n", "2", "--lever", f"{TUITION}=1000000", "--out", str(tmp_path / "b")]
+    assert main(argv) == 2
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_a_design_file_names_its_bad_cell_and_takes_a_sweeps_own_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(f"{TUITION},courses.level4.seats_per_year\n1.1e7,3000\n1.3e7,3500\n")
+    first = tmp_path / "first"
+    assert main([*BASE, "--design", str(good), "--out", str(first)]) == 0
+    capsys.readouterr()
+    # a sweep's experiments.csv (with its experiment and seed columns) is a design too
+    again = [*BASE, "--design", str(first / "experiments.csv"), "--out", str(tmp_path / "2")]
+    assert main(again) == 0
+    assert (tmp_path / "2" / "outcomes.csv").read_bytes() == (first / "outcomes.csv").read_bytes()
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{TUITION},courses.level4.seats_per_year\n1.1e7,3000\n1.3e7,lots\n")
+    assert main([*BASE, "--design", str(bad), "--out", str(tmp_path / "3")]) == 2
+    err = capsys.readouterr().err
+    assert "(experiment 1)" in err and "seats_per_year" in err and "lots" in err
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert main([*BASE, "--design", str(binary), "--out", str(tmp_path / "4")]) == 2
+    assert "not UTF-8" in capsys.readouterr().err

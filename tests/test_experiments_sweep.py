@@ -133,3 +133,50 @@ def test_robust_settings_are_checked_before_anything_runs(model: ExperimentModel
     design = grid_design({"confidence": [0.99]})
     with pytest.raises(SweepError, match="too few"):
         run_sweep(model, design, ["robust_cost_vnd"], progress=False)
+
+
+def test_a_folder_with_files_but_no_sweep_record_is_refused(
+    model: ExperimentModel, tmp_path: Path
+) -> None:
+    # e.g. --out pointed at another run's folder: its outcomes.csv is not this sweep's
+    design = lhs_design(model, 3, seed=0, names=NAMES)
+    run_sweep(model, design, OUTCOMES, out=tmp_path / "other", progress=False)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / OUTCOMES_FILE).write_bytes((tmp_path / "other" / OUTCOMES_FILE).read_bytes())
+    with pytest.raises(SweepFolderError, match="not this sweep's"):
+        run_sweep(model, design, OUTCOMES, out=stray, progress=False)
+
+
+def test_a_torn_last_line_is_cut_before_the_next_record(
+    model: ExperimentModel, tmp_path: Path
+) -> None:
+    design = lhs_design(model, 4, seed=0, names=NAMES)
+    whole = run_sweep(model, design, OUTCOMES, progress=False)
+    store = SweepStore(tmp_path)
+    experiments = whole.experiments
+    done = store.open({"k": 1}, experiments)
+    assert done == {}
+    store.record(0, [(o, v, s) for _, o, v, s in whole.outcomes.head(3).itertuples(index=False)])
+    store.close()
+    with open(tmp_path / JOURNAL_FILE, "a", encoding="utf-8") as f:
+        f.write('{"experiment": 1, "outc')
+    store = SweepStore(tmp_path)
+    assert set(store.open({"k": 1}, experiments)) == {0}
+    store.record(2, [("minimum_cost_vnd", 1.0, "optimal")])
+    store.close()
+    assert set(SweepStore(tmp_path).finished()) == {0, 2}
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"confidence": "abc"}, "confidence = 'abc': must be a number"),
+        ({"reps": 2.5}, "reps = 2.5: must be a whole number"),
+    ],
+)
+def test_run_settings_in_a_row_must_be_numbers(
+    model: ExperimentModel, row: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SweepError, match=message):
+        run_sweep(model, list_design([row]), ["minimum_cost_vnd"], progress=False)

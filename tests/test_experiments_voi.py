@@ -158,7 +158,8 @@ def test_the_text_ranks_and_states_method_and_error(voi: ValueOfInformation) -> 
     assert "Worth nothing (no target depends on it)" in text
     assert "4 equal-probability strata" in text
     assert "200 futures" in text
-    assert "rounded to what its error allows" in text
+    assert "rounded to what the larger of the two allows" in text
+    assert "not of luck" in text  # the ± is the spread between strata, and says so
     assert "valued together as one study" in text  # says how correlations are treated
     vi = voi.text("vi")
     assert "1. Một khóa học và kỳ thi thí điểm — tỷ lệ đỗ kỳ thi c: đáng khoảng" in vi

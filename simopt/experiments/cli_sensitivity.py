@@ -26,12 +26,12 @@ from simopt.cli import (
     _seed,
     _show,
 )
+from simopt.experiments.cli_sweep import EXECUTOR_CHOICES, chosen_executor
 
 if TYPE_CHECKING:
     from simopt.experiments import ExperimentModel
 
 METHOD_CHOICES = ("oat", "morris", "sobol")
-EXECUTOR_CHOICES = ("sequential", "processes", "dask")
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -40,9 +40,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "sensitivity",
         help="global sensitivity of one outcome to the scenario's uncertainties",
         description="Rank the scenario's uncertainties by how much they move one outcome. "
-        "oat: each alone at its 5%% and 95%% quantiles (a tornado; 1 + 2k runs; ignores "
+        "oat: each alone at its 5% and 95% quantiles (a tornado; 1 + 2k runs; ignores "
         "correlations); morris: elementary-effects screening, N trajectories (N (k + 1) runs); "
-        "sobol: shares of the outcome's variance, alone and with interactions, with 95%% "
+        "sobol: shares of the outcome's variance, alone and with interactions, with 95% "
         "bootstrap intervals, N base samples, a power of 2 (N (k + 2) runs). A correlation "
         "group is one factor. Writes sensitivity.csv, sensitivity.json, sensitivity.png and "
         "the runs (experiments.csv, outcomes.csv).",
@@ -86,8 +86,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--executor",
         choices=EXECUTOR_CHOICES,
-        default="sequential",
-        help="where the runs go: here, local processes or Dask (results do not depend on it)",
+        default=None,
+        help="where the runs go: here (the default), local processes (the default with "
+        "--workers) or Dask (the default with --scheduler); results do not depend on it",
     )
     p.add_argument("--workers", type=_positive_int, metavar="W", help="processes or Dask workers")
     p.add_argument(
@@ -148,8 +149,6 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return "--n: oat moves each uncertainty to its two ends; the number of runs is 1 + 2k"
     if args.second_order and args.method != "sobol":
         return "--second-order: only sobol has second-order indices"
-    if args.scheduler and args.executor != "dask":
-        return "--scheduler: only with --executor dask"
     return None
 
 
@@ -187,7 +186,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                     only=args.only,
                     second_order=args.second_order,
                     run=SweepSettings(
-                        executor=args.executor,
+                        executor=chosen_executor(args),
                         workers=args.workers,
                         scheduler=args.scheduler,
                         progress=sys.stderr.isatty(),

@@ -31,7 +31,8 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="W",
-        help="worker processes for --executor processes or dask (default 2)",
+        help="worker processes for --executor processes or dask (default 2; given alone, "
+        "local processes)",
     )
     p.add_argument(
         "--scheduler",
@@ -41,8 +42,13 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def chosen_executor(args: argparse.Namespace) -> str:
-    """--executor as given; without it, dask when --scheduler names a cluster, else sequential."""
-    return str(args.executor or ("dask" if args.scheduler else "sequential"))
+    """--executor as given; without it, dask when --scheduler names a cluster, local processes
+    when --workers asks for more than one, else sequential."""
+    if args.executor:
+        return str(args.executor)
+    if args.scheduler:
+        return "dask"
+    return "processes" if (args.workers or 1) > 1 else "sequential"
 
 
 def add_parser(sub: Any) -> None:
@@ -140,9 +146,71 @@ def _parse_lever(text: str) -> tuple[str, list[Any]]:
     return name.strip(), parsed
 
 
-def build_design(args: argparse.Namespace, model: Any) -> Any:
-    import pandas as pd
+NOT_FACTORS = ("experiment", "seed")
+"""Columns of a sweep's own experiments.csv that are not factors (it may be fed back)."""
 
+
+def read_design_csv(path: str) -> list[dict[str, Any]]:
+    """A design file's rows, each cell read as YAML (``2e10``, ``0.55``, ``true``) on its own,
+    so that one bad cell is named by its row and column rather than turning its column to
+    text."""
+    import csv
+
+    from simopt.errors import ScenarioError
+    from simopt.yamlio import parse_yaml_text
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            table = list(csv.reader(f))
+    except UnicodeDecodeError:
+        raise ScenarioError("not UTF-8 text; save the design as UTF-8 CSV", file=path) from None
+    except csv.Error as exc:
+        raise ScenarioError(f"not a CSV file ({exc})", file=path) from None
+    if not table or not any(table[0]):
+        raise ScenarioError("the design is empty; its first line names the factors", file=path)
+    header = [h.strip() for h in table[0]]
+    rows: list[dict[str, Any]] = []
+    for line, cells in enumerate(table[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise ScenarioError(
+                f"has {len(cells)} cells where the header names {len(header)} columns",
+                file=path,
+                line=line,
+            )
+        row: dict[str, Any] = {}
+        for name, cell in zip(header, cells, strict=True):
+            if name in NOT_FACTORS or not cell.strip():
+                continue
+            value, _ = parse_yaml_text(cell, file=f"{path} line {line}, column {name}")
+            row[name] = value
+        rows.append(row)
+    if not rows:
+        raise ScenarioError("the design has no rows", file=path)
+    return rows
+
+
+def _check_distinct(names: list[str]) -> None:
+    """A factor given twice (an uncertainty also a lever, a lever by its path and its short
+    name) would leave which value holds to the order of the columns."""
+    from simopt.errors import ScenarioError
+    from simopt.experiments import LEVER_ALIASES
+
+    seen: dict[str, str] = {}
+    for name in names:
+        path = LEVER_ALIASES.get(name, name)
+        if path in seen:
+            raise ScenarioError(
+                f"the factor {path} is given twice (as {seen[path]} and as {name}); give it once",
+                file="command line",
+                path=name,
+                show_value=False,
+            )
+        seen[path] = name
+
+
+def build_design(args: argparse.Namespace, model: Any) -> Any:
     from simopt.errors import ScenarioError
     from simopt.experiments import Design, grid_design, lhs_design, list_design
 
@@ -155,12 +223,8 @@ def build_design(args: argparse.Namespace, model: Any) -> Any:
                 path=args.design,
                 show_value=False,
             )
-        frame = pd.read_csv(args.design)
-        rows = [
-            {str(k): v for k, v in r.items() if k != "experiment"} for r in frame.to_dict("records")
-        ]
-        if not rows:
-            raise ScenarioError("the design has no rows", file=args.design, show_value=False)
+        rows = read_design_csv(args.design)
+        _check_distinct(list(dict.fromkeys(k for r in rows for k in r)))
         return list_design(rows)
     levers = dict(_parse_lever(t) for t in args.lever or [])
     sampled = args.uncertainty or (model.names if not levers or args.n else [])
@@ -169,6 +233,7 @@ def build_design(args: argparse.Namespace, model: Any) -> Any:
         raise ScenarioError("must be at least 1", file="--n", path="", value=str(n))
     for name in sampled:
         model.uncertainty(name)
+    _check_distinct([*sampled, *levers])
     parts = []
     if sampled:
         sample = lhs_design(model, n, args.seed, names=sampled)

@@ -6,7 +6,8 @@ Two tiers, run only when an asked outcome needs them:
   quantity sensitivity analysis needs): ``minimum_cost_vnd``, ``attainment:<target>`` (expected
   share, or count for a count target, at the target's year) and ``optimizer_status``;
 * the robust plan (:func:`simopt.plan.robust_plan` on the fast engine, whole people, the
-  uncertainties the row does not fix still drawn): ``robust_cost_vnd``,
+  uncertainties the row does not fix still drawn): ``robust_cost_vnd`` (only when the plan is
+  met; NaN with its status otherwise),
   ``probability_met:<target>``, ``probability_all_met``, ``cost_per_certified_vnd`` (robust cost ÷
   the simulated mean of people certified) and ``robust_status``.
 
@@ -145,9 +146,14 @@ def _robust(scenario: Scenario, *, seed: int, settings: Settings) -> dict[str, R
         engine=settings.engine,
     )
     status = r.status
+    # a plan that stopped short of the confidence has no robust cost: its last schedule is
+    # not a plan that holds (its probabilities below still say how short it fell)
     cost = (
         float(r.robust.total_cost_vnd)
-        if r.robust is not None and r.robust.is_ok and r.robust.total_cost_vnd is not None
+        if status == "met"
+        and r.robust is not None
+        and r.robust.is_ok
+        and r.robust.total_cost_vnd is not None
         else math.nan
     )
     out: dict[str, Record] = {

@@ -59,12 +59,31 @@ class SweepStore:
                     "resume it with the same arguments, or choose another --out"
                 )
         else:
+            leftovers = sorted(f.name for f in self.folder.iterdir())
+            if leftovers:
+                # without its sweep.json nothing says these files belong to this sweep
+                raise SweepFolderError(
+                    f"{self.folder}: holds files that are not this sweep's "
+                    f"({', '.join(leftovers[:3])}{', …' if len(leftovers) > 3 else ''}); "
+                    "choose an empty or new folder for --out"
+                )
             write_json_atomic(meta_path, meta)
         if not (self.folder / EXPERIMENTS_FILE).exists():
             write_csv_atomic(self.folder / EXPERIMENTS_FILE, experiments)
         done = self.finished()
+        self._drop_torn_line()
         self._journal = open(self.folder / JOURNAL_FILE, "a", encoding="utf-8")  # noqa: SIM115
         return done
+
+    def _drop_torn_line(self) -> None:
+        """Cut a last line left half written by a crash, so the next record starts a line."""
+        path = self.folder / JOURNAL_FILE
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
 
     def finished(self) -> dict[int, list[Record]]:
         """Experiments the journal (or a finished outcomes table) records."""

@@ -71,21 +71,29 @@ class SweepResult:
 
 
 def _check_settings(settings: Settings, design: Design, outcomes: Sequence[str]) -> None:
-    if not needs_robust(outcomes):
-        return
+    """Every row's run settings are numbers in range (and, for robust outcomes, enough
+    replications for the confidence) before anything runs."""
     from simopt.plan import min_replications
 
-    rows = design.rows()
-    for i, row in enumerate(rows):
-        confidence = float(row.get("confidence", settings.confidence))
-        reps = int(row.get("reps", settings.reps))
+    robust = needs_robust(outcomes)
+    for i, row in enumerate(design.rows()):
+        confidence = _number(row.get("confidence", settings.confidence), "confidence", i)
+        reps = _number(row.get("reps", settings.reps), "reps", i)
         if not 0.0 < confidence < 1.0:
             raise SweepError(f"experiment {i}: confidence = {confidence}: must lie in (0, 1)")
-        if reps < min_replications(confidence):
+        if reps != int(reps) or reps < 1:
+            raise SweepError(f"experiment {i}: reps = {reps}: must be a whole number, at least 1")
+        if robust and reps < min_replications(confidence):
             raise SweepError(
-                f"experiment {i}: reps = {reps}: too few to show a probability of "
+                f"experiment {i}: reps = {int(reps)}: too few to show a probability of "
                 f"{confidence:.0%}; use at least {min_replications(confidence)}"
             )
+
+
+def _number(value: Any, name: str, experiment: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SweepError(f"experiment {experiment}: {name} = {value!r}: must be a number")
+    return float(value)
 
 
 def _chunks(tasks: list[Task], size: int) -> list[list[Task]]:

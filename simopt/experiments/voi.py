@@ -471,7 +471,7 @@ class ValueOfInformation:
             METHOD[lang].format(strata=self.strata, reps=m.number(self.reps), seed=self.seed)
         )
         lines.append(CORRELATIONS[lang])
-        lines.append(w["error"].format(reps=m.number(self.reps)))
+        lines.append(w["error"].format(reps=m.number(self.reps), strata=self.strata))
         return "\n".join(lines)
 
     def _label(self, row: Mapping[Any, Any], lang: str) -> str:
@@ -599,10 +599,13 @@ _WORDS = {
         "no_target": "Worth nothing (no target depends on it): {items}.",
         "screened": "Screened out (a smaller one-at-a-time swing than the top {top}; not "
         "valued): {items}.",
-        "error": "Monte Carlo error: ± is the standard error across the strata of the "
-        "per-stratum savings; each simulation has {reps} futures, and the error of the savings "
-        "from those futures (common random numbers) is in the table (replication_se_vnd). Each "
-        "figure is rounded to what its error allows (to 1, 0.1 or 0.01 tỷ đồng).",
+        "error": "Errors: ± is how much the saving differs between the {strata} strata (their "
+        "standard deviation over the square root of {strata}) — a rough measure of how far a "
+        "finer cut of the distribution could move the figure, not of luck; when the plan "
+        "changes in one stratum only, it equals the value. Luck's own error, from the {reps} "
+        "futures of each simulation (common random numbers), is replication_se_vnd in the "
+        "table. Each figure is rounded to what the larger of the two allows (to 1, 0.1 or 0.01 "
+        "tỷ đồng).",
     },
     "vi": {
         "title": "Nên đo gì trước: giá trị của việc biết trước từng yếu tố bất định trước khi "
@@ -618,10 +621,13 @@ _WORDS = {
         "no_target": "Không có giá trị (không chỉ tiêu nào phụ thuộc): {items}.",
         "screened": "Bị loại khi sàng lọc (biên độ một-lúc-một-yếu-tố nhỏ hơn {top} yếu tố đầu; "
         "không định giá): {items}.",
-        "error": "Sai số Monte Carlo: ± là sai số chuẩn giữa các tầng của khoản tiết kiệm từng "
-        "tầng; mỗi lần mô phỏng có {reps} tương lai, và sai số của khoản tiết kiệm do các tương "
-        "lai đó (cùng số ngẫu nhiên) nằm trong bảng (replication_se_vnd). Mỗi số được làm tròn "
-        "theo sai số cho phép (đến 1, 0,1 hoặc 0,01 tỷ đồng).",
+        "error": "Sai số: ± là mức chênh của khoản tiết kiệm giữa {strata} tầng (độ lệch chuẩn "
+        "của chúng chia cho căn bậc hai của {strata}) — thước đo thô cho việc chia phân phối "
+        "mịn hơn có thể làm con số dịch chuyển bao nhiêu, không phải sai số do may rủi; khi kế "
+        "hoạch chỉ thay đổi ở một tầng, nó bằng chính giá trị. Sai số do may rủi, từ {reps} "
+        "tương lai của mỗi lần mô phỏng (cùng số ngẫu nhiên), là replication_se_vnd trong bảng. "
+        "Mỗi số được làm tròn theo sai số lớn hơn trong hai sai số đó (đến 1, 0,1 hoặc 0,01 tỷ "
+        "đồng).",
     },
 }
 
