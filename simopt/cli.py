@@ -734,7 +734,9 @@ def _add_set(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help=help_text)
 
 
-def _run_parent() -> _Parser:
+def _run_parent(*, lang: bool = True) -> _Parser:
+    """--out, --replace, --json and (``lang``) --lang: the options of a command that writes a
+    run folder."""
     p = _Parser(add_help=False)
     p.add_argument(
         "--out",
@@ -748,6 +750,8 @@ def _run_parent() -> _Parser:
         help="let --out replace an earlier simopt run there (atomically; never other folders)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    if not lang:
+        return p
     p.add_argument(
         "--lang",
         choices=("vi", "en"),

@@ -29,10 +29,11 @@ def _density(text: str) -> float:
 
 def add_parser(sub: Any) -> None:
     """Add ``discover`` to the subcommands ``sub`` (``build_parser``'s)."""
-    from simopt.cli import _confidence, _positive_int, _seed
+    from simopt.cli import _confidence, _positive_int, _run_parent, _scenario_parent, _seed
 
     p = sub.add_parser(
         "discover",
+        parents=[_scenario_parent(), _run_parent()],
         help="when does the plan fail? the regions of the uncertainties where targets are missed",
         description="Simulate the robust plan at --confidence (or --schedule) over --reps "
         "futures, each drawing every uncertain parameter, and describe for each target (and "
@@ -40,13 +41,6 @@ def add_parser(sub: Any) -> None:
         "most (PRIM boxes), with their coverage (share of the misses inside), density (share "
         "missed inside) and mass (share of the futures). Writes discovery_boxes.csv, "
         "discovery.json and schedule.csv.",
-    )
-    p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override one field without editing the file (repeatable)",
     )
     p.add_argument(
         "--confidence",
@@ -89,20 +83,6 @@ def add_parser(sub: Any) -> None:
         default=3,
         metavar="K",
         help="most boxes per target (default 3)",
-    )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="run folder (default results/<scenario>/<run-id>); refused if DIR holds an "
-        "earlier run, unless --replace",
-    )
-    p.add_argument("--replace", action="store_true", help="let --out replace an earlier run")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument(
-        "--lang",
-        choices=("vi", "en"),
-        default=None,
-        help="language of the answer printed (default en)",
     )
     p.set_defaults(func=cmd_discover)
 

@@ -23,6 +23,8 @@ from simopt.cli import (
     _confidence,
     _open_run,
     _positive_int,
+    _run_parent,
+    _scenario_parent,
     _seed,
     _show,
 )
@@ -38,6 +40,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Add ``sensitivity`` to the subcommands ``sub`` (``build_parser``'s subparsers)."""
     p: argparse.ArgumentParser = sub.add_parser(
         "sensitivity",
+        parents=[_scenario_parent(), _run_parent(lang=False)],
         help="global sensitivity of one outcome to the scenario's uncertainties",
         description="Rank the scenario's uncertainties by how much they move one outcome. "
         "oat: each alone at its 5% and 95% quantiles (a tornado; 1 + 2k runs; ignores "
@@ -46,13 +49,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "bootstrap intervals, N base samples, a power of 2 (N (k + 2) runs). A correlation "
         "group is one factor. Writes sensitivity.csv, sensitivity.json, sensitivity.png and "
         "the runs (experiments.csv, outcomes.csv).",
-    )
-    p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override one field without editing the file (repeatable)",
     )
     p.add_argument("--method", choices=METHOD_CHOICES, required=True, help="oat, morris or sobol")
     p.add_argument(
@@ -109,14 +105,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="robust outcomes: replications per round of each run's robust plan (default 400)",
     )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="run folder (default results/<scenario>/<run-id>); refused if DIR holds an "
-        "earlier run, unless --replace",
-    )
-    p.add_argument("--replace", action="store_true", help="let --out replace an earlier run")
-    p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=cmd_sensitivity)
     return p
 

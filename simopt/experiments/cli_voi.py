@@ -43,10 +43,11 @@ def _count(text: str) -> int:
 
 def add_parser(sub: Any) -> None:
     """Add ``value-of-information`` to the subcommands ``sub`` (``build_parser``'s)."""
-    from simopt.cli import _confidence, _positive_int, _seed
+    from simopt.cli import _confidence, _positive_int, _run_parent, _scenario_parent, _seed
 
     p = sub.add_parser(
         "value-of-information",
+        parents=[_scenario_parent(), _run_parent()],
         help="what to measure first: the value of knowing each uncertainty before committing",
         description="For each uncertainty (a correlated group as one study, a level table as "
         "one survey), the expected value of partial perfect information for the robust plan, "
@@ -57,13 +58,6 @@ def add_parser(sub: Any) -> None:
         "uncertainties by one-at-a-time swing are valued; the rest are listed as screened out. "
         "Writes value_of_information.csv, value_of_information_strata.csv and "
         "value_of_information.json. Exit 1 when the robust plan itself does not hold.",
-    )
-    p.add_argument("file", help="scenario YAML file, e.g. scenarios/long_an.yaml")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override one field without editing the file (repeatable)",
     )
     p.add_argument(
         "--confidence",
@@ -93,20 +87,6 @@ def add_parser(sub: Any) -> None:
         default=DEFAULT_TOP,
         metavar="N",
         help=f"uncertainties valued in full, by one-at-a-time swing (default {DEFAULT_TOP})",
-    )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="run folder (default results/<scenario>/<run-id>); refused if DIR holds an "
-        "earlier run, unless --replace",
-    )
-    p.add_argument("--replace", action="store_true", help="let --out replace an earlier run")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument(
-        "--lang",
-        choices=("vi", "en"),
-        default=None,
-        help="language of the answer printed (default en)",
     )
     p.set_defaults(func=cmd_value_of_information)
 

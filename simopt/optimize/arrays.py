@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -43,7 +42,7 @@ import scipy.sparse as sp
 
 from simopt.dynamics import N_LEVELS, Dynamics
 from simopt.optimize.lp import LATENESS_TIE_BREAK, MONEY_UNIT_VND, SHORTFALL_SCALE
-from simopt.optimize.solve import PEOPLE_TOLERANCE
+from simopt.optimize.solve import PEOPLE_TOLERANCE, silence_highs_banner
 
 PRESOLVE = "off"
 """HiGHS's presolve. Off: with the head counts substituted there is little left for it to
@@ -546,8 +545,6 @@ def _ceilings(
 # --------------------------------------------------------------------------- solving
 
 _local = threading.local()
-_banner_lock = threading.Lock()
-_banner_silenced = False
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
@@ -562,31 +559,12 @@ def _solver() -> highspy.Highs:
     same answer, whatever was asked before."""
     h: highspy.Highs | None = getattr(_local, "highs", None)
     if h is None or _local.pid != os.getpid():  # a forked worker makes its own
-        _silence_banner()
+        silence_highs_banner()
         h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", PRESOLVE)
         _local.highs, _local.pid = h, os.getpid()
     return h
-
-
-def _silence_banner() -> None:
-    """HiGHS prints its banner from C++ on the first Highs() of a process, before any option can
-    be set; swallow that line so that a sweep's output stays the tool's own."""
-    global _banner_silenced
-    with _banner_lock:
-        if _banner_silenced:
-            return
-        _banner_silenced = True
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as devnull:
-                os.dup2(devnull.fileno(), 1)
-                highspy.Highs()  # type: ignore[no-untyped-call]
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 def _pass(h: highspy.Highs, program: _Program, cost: FloatArray, upper: FloatArray) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -90,24 +91,27 @@ class SolverError(RuntimeError):
 
 
 _banner_silenced = False
+_banner_lock = threading.Lock()
 
 
 def silence_highs_banner() -> None:
     """HiGHS prints its banner from C++ on the first Highs() of a process, before any option
-    can be set; swallow that one line so a planner's output stays the tool's own."""
+    can be set; swallow that one line so a planner's output stays the tool's own. Safe from
+    several threads (a sweep's evaluations may call it at once)."""
     global _banner_silenced
-    if _banner_silenced:
-        return
-    _banner_silenced = True
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    with _banner_lock:
+        if _banner_silenced:
+            return
+        _banner_silenced = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                highspy.Highs()  # type: ignore[no-untyped-call]
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
