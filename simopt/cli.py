@@ -255,8 +255,16 @@ def _frontier_chart(sweep: Any, lang: str) -> bytes | None:
     return None if fig is None else png_bytes(fig)
 
 
+def _write_experiment_tables(run: RunFolder, experiments: Any, outcomes: Any) -> None:
+    """The experiments layer's two tables, beside the command's own (see
+    simopt/experiments/tables.py)."""
+    run.write_csv("experiments.csv", experiments)
+    run.write_csv("outcomes.csv", outcomes)
+
+
 def cmd_ceilings(args: argparse.Namespace) -> int:
     from simopt.ceilings import sweep_ceilings
+    from simopt.experiments.tables import ceilings_tables
 
     if args.to_vnd < args.from_vnd:
         raise ScenarioError(
@@ -292,6 +300,7 @@ def cmd_ceilings(args: argparse.Namespace) -> int:
         )
         run.write_csv("ceilings.csv", sweep.table)
         run.write_json("ceilings.json", sweep.to_dict())
+        _write_experiment_tables(run, *ceilings_tables(sweep.table))
         chart = _frontier_chart(sweep, _report_lang(args))
         if chart is not None:
             run.write_bytes("chart_frontier.png", chart)
@@ -428,8 +437,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return code
 
 
+def _compare_definitions(
+    args: argparse.Namespace, files: Sequence[str], variants: Sequence[Variant]
+) -> list[dict[str, str]]:
+    """What each column of a comparison is: its name, its file and the overrides it runs."""
+    from simopt.compare import BASE
+
+    if not variants:
+        shared = "; ".join(args.set or [])
+        return [{"name": "", "file": f, "sets": shared} for f in files]
+    # the first column is the file as written: no override, not even a shared one
+    rows = [{"name": BASE, "file": files[0], "sets": ""}]
+    rows += [{"name": v.name, "file": files[0], "sets": "; ".join(v.sets)} for v in variants]
+    return rows
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from simopt.compare import BASE, compare_plans
+    from simopt.experiments.tables import compare_tables
 
     files: list[str] = args.files
     asked = bool(args.variant or args.variants)
@@ -467,6 +492,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         run.write_csv("compare.csv", comparison.table.reset_index())
         run.write_json("compare.json", comparison.to_dict())
+        _write_experiment_tables(
+            run, *compare_tables(comparison.table, _compare_definitions(args, files, variants))
+        )
         column_files = files if not asked else files * len(scenarios)
         out = _commit(args, run, scenarios, column_files, status="done", exit_code=EXIT_OK)
     if args.json:

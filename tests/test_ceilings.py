@@ -255,3 +255,16 @@ def test_the_chart_shows_no_cost_for_a_plan_that_stopped_short(sweep: CeilingSwe
     assert short.any() and (~short).any()
     assert frame["cost_vnd"][short].isna().all()
     assert frame["cost_vnd"][~short].tolist() == table["robust_cost_vnd"][~short].tolist()
+
+
+def test_the_cli_writes_each_ceiling_as_an_experiment(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["ceilings", LONG_AN, "--from-vnd", "5e10", "--to-vnd", "1e11", "--steps", "3"]
+    assert main([*args, "--out", str(out)]) == 0
+    experiments = pd.read_csv(out / "experiments.csv")
+    assert experiments["ceiling_vnd"].tolist() == [5e10, 7.5e10, 1e11]
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    table = pd.read_csv(out / "ceilings.csv")
+    status = outcomes.groupby("experiment")["status"].first().tolist()
+    assert status == table["status"].tolist()
+    assert set(outcomes["outcome"]) <= set(table.columns)

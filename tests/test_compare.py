@@ -150,7 +150,7 @@ def test_rerun_of_a_compare_run_with_command_line_variants_is_identical(
     run, _ = variants_run
     assert main(["rerun", str(run), "--out", str(tmp_path / "again")]) == 0
     out = capsys.readouterr().out
-    assert "all 2 tables identical" in out
+    assert "all 4 tables identical" in out  # compare.csv, .json, experiments, outcomes
     assert (tmp_path / "again" / "compare.csv").read_bytes() == (run / "compare.csv").read_bytes()
 
 
@@ -302,3 +302,21 @@ def test_the_columns_run_as_experiments_on_local_processes_with_the_same_table(
     argv += ["--executor", "processes", "--workers", "2", "--out", str(out)]
     assert main(argv) == 0
     assert (out / "compare.csv").read_bytes() == (run / "compare.csv").read_bytes()
+
+
+def test_the_run_also_writes_the_experiments_layers_two_tables(
+    variants_run: tuple[Path, dict[str, Any]],
+) -> None:
+    run, _ = variants_run
+    experiments = pd.read_csv(run / "experiments.csv", keep_default_na=False)
+    assert list(experiments["name"]) == [BASE, "hard exam", "cheap"]
+    assert list(experiments["sets"]) == ["", f"{SEATS}; {HARD}", f"{SEATS}; {CHEAP}"]
+    outcomes = pd.read_csv(run / "outcomes.csv")
+    assert list(outcomes.columns) == ["experiment", "outcome", "value", "status"]
+    table = _table(run)
+    cost = outcomes[outcomes["outcome"] == "robust plan: cost_vnd"].set_index("experiment")
+    for i, name in enumerate(experiments["name"]):
+        assert cost.loc[i, "value"] == pytest.approx(
+            float(table.loc["robust plan: cost_vnd", name])
+        )
+        assert cost.loc[i, "status"] == table.loc["status", name]
