@@ -44,11 +44,11 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 def chosen_executor(args: argparse.Namespace) -> str:
     """--executor as given; without it, dask when --scheduler names a cluster, local processes
     when --workers asks for more than one, else sequential."""
-    if args.executor:
-        return str(args.executor)
-    if args.scheduler:
-        return "dask"
-    return "processes" if (args.workers or 1) > 1 else "sequential"
+    from simopt.experiments.executors import resolve_executor
+
+    if not args.executor and not args.scheduler and (args.workers or 1) > 1:
+        return "processes"
+    return resolve_executor(args.executor, args.scheduler)
 
 
 def add_parser(sub: Any) -> None:

@@ -15,6 +15,7 @@ runs side by side slower each than alone on a small machine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -46,8 +47,9 @@ class Payload:
     outcomes: tuple[str, ...]
     settings: Settings
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
+        """Names the payload in a worker's cache; computed once, and travels with it."""
         text = json.dumps(
             [self.data, self.file, self.outcomes, self.settings.__dict__],
             sort_keys=True,
@@ -73,6 +75,22 @@ def _pin_blas() -> None:
         _PINNED = True
 
 
+_INSTALLED: list[Payload] = []
+
+
+def _install(payload: Payload) -> None:
+    _INSTALLED[:] = [payload]
+
+
+def _evaluate_installed(chunk: Sequence[Task]) -> list[Done]:
+    return evaluate_chunk(_INSTALLED[0], chunk)
+
+
+def resolve_executor(executor: str | None, scheduler: str | None) -> str:
+    """The executor asked for; without one, dask when a scheduler is named, else sequential."""
+    return executor or ("dask" if scheduler else "sequential")
+
+
 def _pinned_call(fn: Callable[[T], R], item: T) -> R:
     _pin_blas()
     return fn(item)
@@ -89,8 +107,7 @@ def map_tasks(
 ) -> list[R]:
     """``[fn(item) for item in items]`` on an executor, in the items' order. ``fn`` must be a
     module-level function (it travels to the workers by name); ``progress(done, total)``."""
-    chosen = executor or ("dask" if scheduler else "sequential")
-    run = make_executor(chosen, workers, scheduler)
+    run = make_executor(resolve_executor(executor, scheduler), workers, scheduler)
     out: dict[int, R] = {}
     try:
         for i, result in run.map(fn, items):
@@ -172,10 +189,16 @@ class ProcessExecutor(Executor):
     def run(self, payload: Payload, chunks: Sequence[Sequence[Task]]) -> Iterator[list[Done]]:
         import multiprocessing
 
-        # spawned, not forked: a fork would copy the progress bar's thread and any BLAS pool
+        # spawned, not forked: a fork would copy the progress bar's thread and any BLAS pool.
+        # The payload (the whole scenario) goes to each process once, not with every chunk.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            futures = [pool.submit(evaluate_chunk, payload, chunk) for chunk in chunks]
+        with ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_install,
+            initargs=(payload,),
+        ) as pool:
+            futures = [pool.submit(_evaluate_installed, chunk) for chunk in chunks]
             try:
                 for future in as_completed(futures):
                     yield future.result()

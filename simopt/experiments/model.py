@@ -36,10 +36,13 @@ LEVER_ALIASES = {
 class ExperimentModel:
     """Parsed scenario data, its validated scenario and its uncertain factors."""
 
-    def __init__(self, data: dict[str, Any], file: str) -> None:
+    def __init__(self, data: dict[str, Any], file: str, scenario: Scenario | None = None) -> None:
+        """``scenario``: the one ``data`` validates to, when the caller has built it already."""
         self.file = file
         self._data = data
-        self.scenario: Scenario = build_scenario(copy.deepcopy(data), file=file)
+        self.scenario: Scenario = (
+            scenario if scenario is not None else build_scenario(copy.deepcopy(data), file=file)
+        )
         self.uncertainties: list[Uncertainty] = scenario_uncertainties(self.scenario)
         self._by_name = {u.name: u for u in self.uncertainties}
 
@@ -53,12 +56,12 @@ class ExperimentModel:
         from simopt.yamlio import parse_yaml_text
 
         file = str(path)
-        load_scenario(path, overrides)  # the file's own errors, with their lines
+        scenario = load_scenario(path, overrides)  # the file's own errors, with their lines
         text = read_limited(path, MAX_SCENARIO_BYTES, what="a scenario file", file=file)
         data, _ = parse_yaml_text(text.decode("utf-8-sig"), file=file)
         if overrides:
             data = apply_overrides(data, overrides, file=file)
-        return cls(data, file)
+        return cls(data, file, scenario)
 
     @classmethod
     def from_scenario_data(cls, data: dict[str, Any], file: str = "<scenario>") -> ExperimentModel:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from simopt.experiments.design import EXPERIMENT, Design
-from simopt.experiments.executors import Done, Payload, Task, make_executor
+from simopt.experiments.executors import Done, Payload, Task, make_executor, resolve_executor
 from simopt.experiments.model import ExperimentModel
 from simopt.experiments.outcomes import (
     Record,
@@ -70,13 +70,15 @@ class SweepResult:
         return out.reset_index()
 
 
-def _check_settings(settings: Settings, design: Design, outcomes: Sequence[str]) -> None:
+def _check_settings(
+    settings: Settings, rows: Sequence[dict[str, Any]], outcomes: Sequence[str]
+) -> None:
     """Every row's run settings are numbers in range (and, for robust outcomes, enough
     replications for the confidence) before anything runs."""
     from simopt.plan import min_replications
 
     robust = needs_robust(outcomes)
-    for i, row in enumerate(design.rows()):
+    for i, row in enumerate(rows):
         confidence = _number(row.get("confidence", settings.confidence), "confidence", i)
         reps = _number(row.get("reps", settings.reps), "reps", i)
         if not 0.0 < confidence < 1.0:
@@ -125,8 +127,8 @@ def run_sweep(
     """
     settings = settings or Settings()
     names = expand_outcomes(model, outcomes)
-    _check_settings(settings, design, names)
     rows = design.rows()
+    _check_settings(settings, rows, names)
     model.scenario_at(rows[0], where="experiment 0")  # a bad design fails before anything runs
     experiments = design.table.copy()
     # common random numbers: every experiment on the same streams, so that differences between
@@ -150,8 +152,7 @@ def run_sweep(
         done = store.open(meta, experiments)
     resumed = len(done)
     pending = [(i, rows[i], seeds[i]) for i in range(len(design)) if i not in done]
-    chosen = executor or ("dask" if scheduler else "sequential")
-    run = make_executor(chosen, workers, scheduler)
+    run = make_executor(resolve_executor(executor, scheduler), workers, scheduler)
     if chunk_size is None:
         chunk_size = 1 if needs_robust(names) else _auto_chunk(len(pending), run.workers)
     payload = Payload(model.data, model.file, names, settings)

@@ -589,21 +589,17 @@ def best_effort(
     if run(model, solver, nodes=BEST_EFFORT_NODES) is not Status.OPTIMAL:
         return None
     assert model.shortfall_objective is not None and model.weighted_cost is not None
-    if probe:
-        if not _reachable(model):
-            return model
-        for slack in model.shortfall.values():
-            slack.upBound = 0.0
-    else:
+    # whole people: the second pass starts from the first pass's schedule, which meets its
+    # limits, so that a node limit can only improve on it
+    if not probe:
         # second pass: the cheapest schedule with that shortfall
         best = value(model.shortfall_objective)
-        model.prob += (
-            model.shortfall_objective <= best + 1e-9 + 1e-7 * abs(best),
-            "best_shortfall",
-        )
+        return _cheapest_within(model, best + 1e-9 + 1e-7 * abs(best), solver, warm=integer)
+    if not _reachable(model):
+        return model
+    for slack in model.shortfall.values():
+        slack.upBound = 0.0
     model.prob.setObjective(model.weighted_cost)
-    # whole people: start from the first pass's schedule, which meets the second pass's limits,
-    # so that a node limit can only improve on it
     if run(model, solver, nodes=BEST_EFFORT_NODES, warm=integer) is not Status.OPTIMAL:
         return None
     return model
