@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simopt.scenario import MAX_LEVEL, Scenario
+from simopt.start import Carried, compile_start
 
 N_LEVELS = MAX_LEVEL + 1
 DEFAULT_SOURCE = "state_budget"
@@ -105,6 +106,35 @@ class Dynamics:
     source_public: tuple[bool, ...]
     funding: FloatArray
     """(pools, sources): share of each cost paid by each source."""
+    carried: tuple[Carried, ...] = ()
+    """Cohorts in training on 1 January of the first year (:mod:`simopt.start`)."""
+    queued: FloatArray | None = None
+    """(pools, courses) people queued for the first intake: they are part of it."""
+
+    @property
+    def queued_people(self) -> FloatArray:
+        if self.queued is None:
+            return np.zeros((self.n_pools, self.n_courses))
+        return self.queued
+
+    def carried_pipeline(self) -> FloatArray:
+        """(pools, levels) people in a carried cohort on 1 January, at the level they hold."""
+        out = np.zeros((self.n_pools, N_LEVELS))
+        for k in self.carried:
+            out[k.pool, self.entry[k.course]] += k.people
+        return out
+
+    def carried_costs(self) -> dict[tuple[int, int], float]:
+        """(calendar year, source index) → expected VND the carried cohorts' sittings cost."""
+        out: dict[tuple[int, int], float] = {}
+        for k in self.carried:
+            for yi, n in enumerate(k.profile.sittings):
+                vnd = k.people * n * self.exam_fee_vnd
+                for src, share in enumerate(self.funding[k.pool]):
+                    if vnd and share:
+                        key = (self.years[0] + yi, src)
+                        out[key] = out.get(key, 0.0) + vnd * share
+        return out
 
     @property
     def n_pools(self) -> int:
@@ -350,6 +380,7 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         for src, share in shares.items():
             funding[i, source_ids.index(src)] = share
 
+    carried, queued = compile_start(s, pool_ids, course_ids, sittings, attrition)
     return Dynamics(
         scenario=s,
         years=s.horizon.years,
@@ -377,4 +408,6 @@ def compile_dynamics(scenario: Scenario) -> Dynamics:
         source_ids=source_ids,
         source_public=source_public,
         funding=funding,
+        carried=carried,
+        queued=queued,
     )

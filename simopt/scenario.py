@@ -378,6 +378,92 @@ class StatedBudget(Model):
     earmarks: dict[Identifier, StatedEarmark] = Field(default_factory=dict)
 
 
+class InCourse(Model):
+    """People who entered a course before the start and are still in it on 1 January: they
+    finish it, and sit its exams, on the course's own timeline from their intake."""
+
+    pool: Identifier
+    course: Identifier
+    intake_year: Year
+    people: NonNegative
+    """Whole people from a record, or expected people from a projection: the simulators round
+    each replication's count to whole people without bias."""
+
+
+class Waiting(Model):
+    """People who completed a course and may still sit its exam: they sit the next sessions
+    from 1 January, with the pass probability of their next attempt."""
+
+    pool: Identifier
+    course: Identifier
+    attempts_used: Count
+    people: NonNegative
+
+
+class Queued(Model):
+    """People refused a seat in the last intake before the start: they are enrolled in the
+    course's first intake of the horizon, before anyone scheduled."""
+
+    pool: Identifier
+    course: Identifier
+    people: NonNegative
+
+
+class StartState(Model):
+    """Who is in training on 1 January of ``horizon.start_year``. The pools' level tables count
+    everyone employed, trainees at the level they hold (a course's entry level); by default
+    nobody is in training."""
+
+    in_course: tuple[InCourse, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    queued: tuple[Queued, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.in_course or self.waiting or self.queued)
+
+
+class ExamResult(Model):
+    """Exam sittings of a course's trainees in a year, first attempts and retakes together."""
+
+    sat: Count
+    passed: Count
+
+
+class CourseResult(Model):
+    """Trainees whose course ended in a year, and how many of them completed it."""
+
+    finished: Count
+    completed: Count
+
+
+class ActualYear(Model):
+    """What was recorded for one calendar year; every part is optional."""
+
+    enrolments: dict[Identifier, dict[Identifier, Count]] | None = None
+    """Pool → course → people who entered the course that year."""
+    exams: dict[Identifier, ExamResult] | None = None
+    """Course → sittings and passes that year."""
+    completions: dict[Identifier, CourseResult] | None = None
+    """Course → trainees whose course ended that year and those who completed it."""
+    spending_vnd: dict[Identifier, Vnd] | None = None
+    """Funding source → VND spent on the programme that year."""
+    headcount: dict[Identifier, Count] | None = None
+    """Pool → eligible people employed at the end of the year (a survey)."""
+    certified: dict[Identifier, dict[Level, Count]] | None = None
+    """Pool → level → people holding that level at the end of the year (a survey); the rest of
+    the pool holds no level that counts."""
+
+
+class Actuals(Model):
+    """What actually happened, year by year: the record a re-plan starts from."""
+
+    note: Text = ""
+    illustrative: Boolean = False
+    """True when the figures are made up to show the method, not a province's record."""
+    years: dict[Year, ActualYear] = Field(default_factory=dict)
+
+
 class CorrelationEntry(Model):
     """Uncertain numbers that move together: every pair of the numbers with a range that the
     patterns match (``*`` = any one id, e.g. ``courses.*.exam_pass_probability``) has this
@@ -405,6 +491,8 @@ class Scenario(Model):
     targets: dict[Identifier, Target]
     stated_budget: StatedBudget | None = None
     correlations: tuple[CorrelationEntry, ...] = ()
+    start: StartState = Field(default_factory=StartState)
+    actuals: Actuals | None = None
 
     _provenance: Provenance = PrivateAttr(default_factory=Provenance)
     _uncertainties: Uncertainties = PrivateAttr(default_factory=Uncertainties)
@@ -780,6 +868,13 @@ def check_rules(s: Scenario, *, file: str = "<scenario>") -> None:
     _check_targets(s, fail)
     if s.stated_budget is not None:
         _check_stated_budget(s, s.stated_budget, fail)
+    # Imported here: the rules of the start state and of the actuals read this module's types.
+    from simopt.actuals import check_actuals
+    from simopt.start import check_start
+
+    check_start(s, fail)
+    if s.actuals is not None:
+        check_actuals(s, s.actuals, fail)
 
 
 def _check_horizon(h: Horizon, fail: Fail) -> None:

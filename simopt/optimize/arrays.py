@@ -91,7 +91,7 @@ def minimum_cost(
     if status != "optimal":
         return MinimumCost(status, None, {})
     x = np.asarray(h.getSolution().col_value)
-    cost = float(program.total_cost @ x) * MONEY_UNIT_VND
+    cost = (float(program.total_cost @ x) + program.fixed_cost) * MONEY_UNIT_VND
     return MinimumCost("optimal", cost, _attainment(program, x))
 
 
@@ -203,6 +203,10 @@ class _Program:
     base: dict[str, _People]
     """Target id → its eligible people at the end of its year."""
     counts_only: frozenset[str]
+    lower: FloatArray
+    """Lower bound per column: the people queued for a first intake, else 0."""
+    fixed_cost: float = 0.0
+    """Undiscounted cost of the sittings of those in training on 1 January (MONEY_UNIT_VND)."""
 
     @property
     def n_cols(self) -> int:
@@ -230,7 +234,9 @@ def _build(d: Dynamics, *, ceiling_vnd: float | None, buffers: dict[str, float] 
         rows.dense(seats, cols, np.full(n_y, -_INF), np.full(n_y, float(cap)))
 
     cost, paid = _costs(d, pairs)
-    _ceilings(d, rows, cost, paid, ceiling_vnd)
+    fixed = _carried_costs(d, cost.shape[0])
+    paid |= fixed != 0
+    _ceilings(d, rows, cost, paid, ceiling_vnd, fixed)
 
     # targets: per target the people at or above its level, the eligible, and the share row's
     # left-hand side (attained − share × eligible), all at the end of its year
@@ -267,6 +273,10 @@ def _build(d: Dynamics, *, ceiling_vnd: float | None, buffers: dict[str, float] 
         ]
     )
     n_cols = n_x + n_targets
+    column_lower = np.zeros(n_cols)
+    queued = d.queued_people
+    for j, (p, c) in enumerate(pairs):
+        column_lower[j * n_y] = queued[p, c]  # column j * n_y + 0: the first intake
     weighted = np.zeros(n_cols)
     weighted[:n_x] = np.einsum("y,ysx->x", weight, cost)
     total = np.zeros(n_cols)
@@ -282,6 +292,8 @@ def _build(d: Dynamics, *, ceiling_vnd: float | None, buffers: dict[str, float] 
         attained={tid: people[3 * i] for i, tid in enumerate(s.targets)},
         base={tid: people[3 * i + 1] for i, tid in enumerate(s.targets)},
         counts_only=frozenset(tid for tid, t in s.targets.items() if t.share is None),
+        lower=column_lower,
+        fixed_cost=float(fixed.sum()),
     )
 
 
@@ -392,12 +404,24 @@ class _HeadCounts:
         # L_y = (I + moves)(keep·L_{y-1} + into − out) − moves·pipe + hires, where the moves are
         # the promotions of the people not in a course, level kept
         moves = [(local[a], local[b], rate) for a, b, rate in d.promotions if a in local]
+        # the cohorts in training on 1 January: constants
+        for carried in d.carried:
+            if carried.pool not in local:
+                continue
+            lo = local[carried.pool] * N_LEVELS + d.entry[carried.course]
+            hi = local[carried.pool] * N_LEVELS + d.target[carried.course]
+            got = carried.people * np.asarray(carried.profile.certified[:n_y])
+            step[:, lo, -1] -= got
+            step[:, hi, -1] += got
+            pipe[:, lo, -1] += carried.people * np.asarray(carried.profile.in_pipeline[:n_y])
         if moves:
             step += _moved(step - pipe, moves)
-        step[:, :, -1] = (d.hires[pools, None] * d.hire_mix[pools]).reshape(-1)
+        step[:, :, -1] += (d.hires[pools, None] * d.hire_mix[pools]).reshape(-1)
         keep = np.repeat(1.0 - d.attrition[pools], N_LEVELS)[:, None]
         start = np.zeros((n_cells, n_cols + 1))
         start[:, -1] = d.start_levels[pools].reshape(-1)
+        start_pipe = np.zeros((n_cells, n_cols + 1))
+        start_pipe[:, -1] = d.carried_pipeline()[pools].reshape(-1)
         self.H = np.empty((n_y, n_cells, n_cols + 1))
         before = start
         for y in range(n_y):
@@ -409,7 +433,7 @@ class _HeadCounts:
 
         # enrolments from a level ≤ reach × (people at that level − those still in a course), as
         # at the end of the previous year (the start in the first year)
-        free = np.concatenate([start[None], self.H[:-1] - pipe[:-1]])
+        free = np.concatenate([(start - start_pipe)[None], self.H[:-1] - pipe[:-1]])
         by = reach[pools].reshape(-1)
         at = np.nonzero(~np.isnan(by))[0]
         if not len(at):
@@ -499,12 +523,24 @@ def _costs(d: Dynamics, pairs: list[tuple[int, int]]) -> tuple[FloatArray, npt.N
     return cost, paid
 
 
+def _carried_costs(d: Dynamics, n_cost_years: int) -> FloatArray:
+    """(cost year index, source) the carried cohorts' sittings cost, in MONEY_UNIT_VND."""
+    fixed = np.zeros((n_cost_years, len(d.source_ids)))
+    for (year, src), vnd in d.carried_costs().items():
+        yi = year - d.years[0]
+        if yi >= n_cost_years:
+            raise ValueError(f"a carried cohort's sitting in {year} falls after the plan's costs")
+        fixed[yi, src] += vnd / MONEY_UNIT_VND
+    return fixed
+
+
 def _ceilings(
     d: Dynamics,
     rows: _Rows,
     cost: FloatArray,
     paid: npt.NDArray[np.bool_],
     ceiling_vnd: float | None,
+    fixed: FloatArray,
 ) -> None:
     """Every budget ceiling, as build_lp's ``_add_ceilings`` with nothing lifted: yearly,
     envelope and total ceilings count the public sources, a source ceiling its source."""
@@ -513,21 +549,23 @@ def _ceilings(
     start = d.years[0]
     n_cost_years = cost.shape[0]
     enrol = np.arange(cost.shape[2], dtype=np.int64)
-    public = cost[:, np.array(d.source_public, dtype=bool), :].sum(axis=1)
+    is_public = np.array(d.source_public, dtype=bool)
+    public = cost[:, is_public, :].sum(axis=1)
+    fixed_public = fixed[:, is_public].sum(axis=1)
     # the years build_lp keeps a public cost for: the horizon and any later year paid in
     years = [yi for yi in range(n_cost_years) if yi < n_y or paid[yi].any()]
 
-    def limit(coefs: FloatArray, vnd: float) -> None:
-        rows.one(enrol, coefs, -_INF, vnd / MONEY_UNIT_VND)
+    def limit(coefs: FloatArray, vnd: float, spent: float) -> None:
+        rows.one(enrol, coefs, -_INF, vnd / MONEY_UNIT_VND - spent)
 
     for yi in years:
         yearly = ceiling_vnd if ceiling_vnd is not None else b.ceiling_for(start + yi)
         if yearly is not None:
-            limit(public[yi], yearly)
+            limit(public[yi], yearly, fixed_public[yi])
         for src, src_id in enumerate(d.source_ids):
             vnd = b.source_ceilings_vnd_per_year.get(src_id)
             if vnd is not None and paid[yi, src]:
-                limit(cost[yi, src], vnd)
+                limit(cost[yi, src], vnd, fixed[yi, src])
     for env in b.envelopes.values():
         span = [
             yr - start
@@ -535,11 +573,12 @@ def _ceilings(
             if env.first_year <= yr <= env.last_year and yr - start < n_cost_years
         ]
         if env.source is None:
-            limit(public[span].sum(axis=0), env.ceiling_vnd)
+            limit(public[span].sum(axis=0), env.ceiling_vnd, fixed_public[span].sum())
         else:
-            limit(cost[span, d.source_ids.index(env.source)].sum(axis=0), env.ceiling_vnd)
+            src = d.source_ids.index(env.source)
+            limit(cost[span, src].sum(axis=0), env.ceiling_vnd, fixed[span, src].sum())
     if b.total_ceiling_vnd is not None:
-        limit(public[years].sum(axis=0), b.total_ceiling_vnd)
+        limit(public[years].sum(axis=0), b.total_ceiling_vnd, fixed_public[years].sum())
 
 
 # --------------------------------------------------------------------------- solving
@@ -577,7 +616,7 @@ def _pass(h: highspy.Highs, program: _Program, cost: FloatArray, upper: FloatArr
         int(highspy.ObjSense.kMinimize),
         0.0,
         cost,
-        np.zeros(program.n_cols),
+        program.lower,
         upper,
         program.row_lower,
         program.row_upper,

@@ -11,6 +11,7 @@ counts stay expectations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,6 +187,19 @@ def build_lp(
     years = d.years
     n_y = len(years)
     prob = pulp.LpProblem(f"simopt_{s.name}_{mode}", pulp.LpMinimize)
+    queued = d.queued_people
+    # the cohorts in training on 1 January: constants, by (pool, level, year index)
+    carried_out: dict[tuple[int, int, int], float] = {}
+    carried_in: dict[tuple[int, int, int], float] = {}
+    carried_pipe: dict[tuple[int, int, int], float] = {}
+    for cohort in d.carried:
+        lo, hi = d.entry[cohort.course], d.target[cohort.course]
+        for y in range(n_y):
+            got = cohort.people * cohort.profile.certified[y]
+            carried_out[cohort.pool, lo, y] = carried_out.get((cohort.pool, lo, y), 0.0) + got
+            carried_in[cohort.pool, hi, y] = carried_in.get((cohort.pool, hi, y), 0.0) + got
+            pipe_c = cohort.people * cohort.profile.in_pipeline[y]
+            carried_pipe[cohort.pool, lo, y] = carried_pipe.get((cohort.pool, lo, y), 0.0) + pipe_c
 
     enrol: dict[tuple[int, int, int], pulp.LpVariable] = {}
     for p in range(d.n_pools):
@@ -199,7 +213,11 @@ def build_lp(
                     enrol[p, c, y] = pulp.LpVariable(name, fixed, fixed)
                 else:
                     cat = pulp.LpInteger if integer else pulp.LpContinuous
-                    enrol[p, c, y] = pulp.LpVariable(name, 0, cat=cat)
+                    # people queued for a seat are part of the first intake
+                    low = float(queued[p, c]) if y == 0 else 0.0
+                    if integer:
+                        low = math.ceil(low - 1e-9)
+                    enrol[p, c, y] = pulp.LpVariable(name, low, cat=cat)
 
     def cohorts(p: int, y: int, courses: Iterable[int]) -> Iterable[tuple[int, int, int]]:
         """(course, intake year index, offset) of cohorts whose fate falls in year y."""
@@ -222,7 +240,8 @@ def build_lp(
     free: dict[tuple[int, int, int], pulp.LpAffineExpression] = {}
     cells = [(p, lvl) for p in range(d.n_pools) for lvl in range(N_LEVELS)]
     prev_level: dict[tuple[int, int], Any] = {c: float(d.start_levels[c]) for c in cells}
-    prev_pipe: dict[tuple[int, int], Any] = dict.fromkeys(cells, 0.0)
+    start_pipe = d.carried_pipeline()
+    prev_pipe: dict[tuple[int, int], Any] = {c: float(start_pipe[c]) for c in cells}
     for y in range(n_y):
         after: dict[tuple[int, int], pulp.LpAffineExpression] = {}
         for p in range(d.n_pools):
@@ -247,11 +266,17 @@ def build_lp(
                     d.profiles[p][c].certified[k] * enrol[p, c, y0]
                     for c, y0, k in cohorts(p, y, by_target[lvl])
                 )
-                after[p, lvl] = keep * prev_level[p, lvl] - out + into
+                after[p, lvl] = (
+                    keep * prev_level[p, lvl]
+                    - out
+                    + into
+                    - carried_out.get((p, lvl, y), 0.0)
+                    + carried_in.get((p, lvl, y), 0.0)
+                )
                 pipe[p, lvl, y] = pulp.lpSum(
                     d.profiles[p][c].in_pipeline[k] * enrol[p, c, y0]
                     for c, y0, k in cohorts(p, y, courses_out)
-                )
+                ) + carried_pipe.get((p, lvl, y), 0.0)
                 free[p, lvl, y] = after[p, lvl] - pipe[p, lvl, y]
         for p in range(d.n_pools):
             for lvl in range(N_LEVELS):
@@ -325,9 +350,14 @@ def build_lp(
             for p in range(d.n_pools):
                 if (p, c, y) in enrol and d.funding[p, src] != mean:
                     pay(years[y], src, enrol[p, c, y], seat * (d.funding[p, src] - mean))
+    carried_cost = {key: vnd / MONEY_UNIT_VND for key, vnd in d.carried_costs().items()}
     cost_by_year_source = {
-        key: pulp.LpAffineExpression(list(terms.items())) for key, terms in cost_terms.items()
+        key: pulp.LpAffineExpression(list(terms.items()), constant=carried_cost.get(key, 0.0))
+        for key, terms in cost_terms.items()
     }
+    for key, const in carried_cost.items():
+        if key not in cost_by_year_source:
+            cost_by_year_source[key] = pulp.LpAffineExpression(constant=const)
     cost_years = sorted({yr for yr, _ in cost_by_year_source} | set(years))
     cost_by_year = {
         yr: pulp.lpSum(

@@ -851,6 +851,13 @@ def read_costs(model: LpModel) -> pd.DataFrame:
         for src, vnd in enumerate(whole.get((p, c, y0), [])):
             if vnd > 0:
                 put(d.years[y0], p, c, "classes", src, vnd)
+    # the sittings of those in training on 1 January are the plan's to pay, as in build_lp
+    for cohort in d.carried:
+        for yi, n in enumerate(cohort.profile.sittings):
+            for src, share in enumerate(d.funding[cohort.pool]):
+                if n and share > 0:
+                    vnd = cohort.people * n * d.exam_fee_vnd * float(share)
+                    put(d.years[0] + yi, cohort.pool, cohort.course, "exam_fees", src, vnd)
     return pd.DataFrame(rows, columns=COST_COLUMNS)
 
 

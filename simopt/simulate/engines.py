@@ -25,6 +25,7 @@ from simopt.simulate.timeline import (
     SAME_MONTH_RANK,
     Event,
     Order,
+    carried_events,
     cohort_events,
     horizon_events,
     intake_month,
@@ -59,6 +60,8 @@ def run_fast(
     queue: list[tuple[float, int, int, Event, Cohort | None]] = [
         (ev.month, ev.order, next(seq), ev, None) for ev in horizon_events(d)
     ]
+    for carried, i in state.carried:
+        queue += [(ev.month, ev.order, next(seq), ev, carried) for ev in carried_events(d, i)]
     heapq.heapify(queue)
     n_years = len(d.years)
     last = len(d.cost_years) - 1
@@ -135,10 +138,10 @@ def run_simpy(
             if box is not None and int(used[0]) > 0:
                 box.get(int(used[0]))
             for cohort in new:
-                env.process(cohort_life(cohort))
+                env.process(cohort_life(cohort, cohort_events(d, cohort.course, cohort.year_index)))
 
-    def cohort_life(cohort: Cohort) -> Generator[simpy.Event, Any, None]:
-        for ev in cohort_events(d, cohort.course, cohort.year_index):
+    def cohort_life(cohort: Cohort, events: list[Event]) -> Generator[simpy.Event, Any, None]:
+        for ev in events:
             if ev.month > year_end_month(n_cost_years - 1):
                 return
             yield from at(ev.month, ev.order)
@@ -148,6 +151,8 @@ def run_simpy(
                 return
 
     env.process(year_ends())
+    for carried, i in state.carried:
+        env.process(cohort_life(carried, carried_events(d, i)))
     for c in range(d.n_courses):
         env.process(intakes(c))
     env.run(until=year_end_month(n_cost_years - 1) + 0.5)

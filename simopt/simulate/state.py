@@ -51,6 +51,8 @@ class ProvinceState:
     queue: IntArray = field(init=False)
     """(reps, pools, courses) people waiting for a seat from an earlier intake."""
     cohorts: list[Cohort] = field(default_factory=list)
+    carried: list[tuple[Cohort, int]] = field(default_factory=list)
+    """The cohorts in training on 1 January, each with its index in ``d.carried``."""
     clock_months: float = 0.0
     counters: dict[str, IntArray] = field(init=False)
     """Per year, (reps, pools): the YEAR_COUNTERS; reset at each year end."""
@@ -65,7 +67,25 @@ class ProvinceState:
             raise ValueError(f"rates for {self.rates.reps} replications, state for {self.reps}")
         self.free = np.array(self.rates.start, dtype=np.int64)
         self.queue = np.zeros((self.reps, d.n_pools, d.n_courses), dtype=np.int64)
+        self._start_training()
         self.reset_year()
+
+    def _start_training(self) -> None:
+        """Those in training on 1 January (:mod:`simopt.start`): whole people in each
+        replication, rounded without bias, taken from the free people at the level they hold."""
+        d = self.d
+        for i, k in enumerate(d.carried):
+            people = stochastic_round(self.rng, np.full(self.reps, k.people))
+            lvl = d.entry[k.course]
+            people = np.minimum(people, self.free[:, k.pool, lvl])
+            self.free[:, k.pool, lvl] -= people
+            cohort = Cohort(k.pool, k.course, -1, people)
+            self.cohorts.append(cohort)
+            self.carried.append((cohort, i))
+        if d.queued is not None and d.queued.any():
+            self.queue = stochastic_round(
+                self.rng, np.broadcast_to(d.queued, (self.reps, *d.queued.shape)).astype(float)
+            )
 
     @property
     def r(self) -> RepRates:
@@ -111,6 +131,9 @@ class ProvinceState:
         """
         d = self.d
         entry = d.entry[course]
+        if year_index == 0 and d.queued is not None:
+            # the schedule's first intake counts the people queued for it, who come first
+            requested = np.maximum(requested - d.queued[:, course], 0.0)
         want = stochastic_round(self.rng, np.broadcast_to(requested, (self.reps, d.n_pools)))
         want = want + self.queue[:, :, course]
         can = np.minimum(want, self.free[:, :, entry])

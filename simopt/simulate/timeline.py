@@ -71,3 +71,14 @@ def cohort_events(d: Dynamics, course: int, year_index: int) -> list[Event]:
         for a in range(1, len(d.sittings[course]) + 1)
     ]
     return events
+
+
+def carried_events(d: Dynamics, index: int) -> list[Event]:
+    """The remaining events of the ``index``-th cohort in training on 1 January."""
+    from simopt.start import COURSE_END
+
+    k = d.carried[index]
+    return [
+        Event(month, Order.COURSE_END if kind == COURSE_END else Order.SITTING, -1, k.course, a)
+        for month, kind, a in k.events
+    ]
