@@ -150,6 +150,16 @@ def _seed(text: str) -> int:
     return n
 
 
+def _year(text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a year is a whole number, not {text!r}") from None
+    if not 1900 <= year <= 2200:
+        raise argparse.ArgumentTypeError(f"{year} is not a year between 1900 and 2200")
+    return year
+
+
 def _positive_int(text: str) -> int:
     try:
         n = int(text)
@@ -394,7 +404,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from simopt.reporting.plan import plan_tables, robust_summary, robust_table
 
     scenario = with_total_ceiling(_load(args), args.total_ceiling_vnd)
+    replanned = None
+    if args.update_rates and args.from_year is None:
+        from simopt.plan import PlanError
+
+        raise PlanError("--update-rates re-plans with the record's rates: give --from-year too")
+    if args.from_year is not None:
+        replanned, estimates = _replan(args, scenario)
+        original, scenario = scenario, replanned.scenario
     with _open_run(args, scenario.name) as run:
+        if replanned is not None:
+            _write_replan(run, replanned, estimates)
+            from simopt.reporting.replan_text import replan_text
+
+            block = replan_text(replanned, original, args.lang or "en", estimates)
         result = robust_plan(
             scenario,
             confidence=args.confidence,
@@ -423,6 +446,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         summary = robust_summary(result, scenario, evidence)
         for name, table in plan_tables(result, evidence).items():
             run.write_csv(name, table)
+        if replanned is not None:
+            summary["replan"] = _replan_summary(replanned)
         run.write_json("plan.json", summary)
         from simopt.reporting.data import from_robust
 
@@ -433,8 +458,82 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
+        if replanned is not None:
+            _show(block)
         _print_answer(args, report, lambda: robust_table(result, scenario, evidence), out)
     return code
+
+
+def _scenario_data(args: argparse.Namespace) -> dict[str, Any]:
+    """The scenario of a run as data, notes and ranges kept: from its file with --set, or (rerun)
+    as recorded."""
+    import yaml
+
+    from simopt.runs import resolved_yaml
+
+    recorded = getattr(args, "recorded", None)
+    text = (
+        recorded[0]["resolved_yaml"]
+        if recorded is not None
+        else resolved_yaml(args.file, args.set or [])
+    )
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+def _replan(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, Any]:
+    """The scenario of the years from --from-year on, and the rates the record implies."""
+    from simopt.replan import replan
+
+    data = _scenario_data(args)
+    if scenario.budget.total_ceiling_vnd is not None:  # --total-ceiling-vnd is not in the data
+        budget = data.setdefault("budget", {})
+        budget["total_ceiling_vnd"] = scenario.budget.total_ceiling_vnd
+    estimates = None
+    try:
+        from simopt.estimate import estimate_rates
+    except ImportError:
+        estimate_rates = None
+    if estimate_rates is not None:
+        estimates = estimate_rates(scenario, before_year=args.from_year)
+        if args.update_rates:
+            from simopt.estimate import apply_estimates
+
+            data = apply_estimates(data, estimates)
+    elif args.update_rates:
+        from simopt.plan import PlanError
+
+        raise PlanError("--update-rates: no estimate of the rates is available")
+    return replan(data, scenario, args.from_year, file=args.file), estimates
+
+
+def _write_replan(run: RunFolder, rp: Any, estimates: Any) -> None:
+    import yaml
+
+    run.write_csv("planned_vs_actual.csv", rp.variance)
+    run.write_csv("past_targets.csv", rp.past_targets)
+    run.write_csv("start_levels.csv", rp.start_levels)
+    run.write_csv("start_training.csv", rp.carried)
+    if estimates is not None:
+        run.write_csv("estimated_rates.csv", estimates)
+    header = (
+        f"# The scenario of {rp.from_year}–{rp.scenario.horizon.end_year} this re-plan ran: "
+        "built by simopt plan --from-year from the scenario and its record.\n"
+    )
+    text = yaml.safe_dump(rp.data, sort_keys=False, allow_unicode=True, width=100)
+    run.write_bytes("replan_scenario.yaml", (header + text).encode("utf-8"))
+
+
+def _replan_summary(rp: Any) -> dict[str, Any]:
+    return {
+        "from_year": rp.from_year,
+        "past_years": list(rp.past_years),
+        "notes": list(rp.notes),
+        "past_targets": json.loads(rp.past_targets.to_json(orient="records")),
+        "variance": json.loads(rp.variance.to_json(orient="records")),
+        "people_in_training": float(rp.carried["people"].sum()),
+    }
 
 
 def _compare_definitions(
@@ -1068,6 +1167,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-price",
         action="store_true",
         help="skip the price of confidence (robust plans at 50, 75, 90 and 95%%)",
+    )
+    p.add_argument(
+        "--from-year",
+        type=_year,
+        metavar="YEAR",
+        help="re-plan from 1 January of YEAR: the years before it as the scenario's actuals "
+        "record them (a survey's levels where there is one, else projected), people still in "
+        "training carried on; prints planned against actual for the past years",
+    )
+    p.add_argument(
+        "--update-rates",
+        action="store_true",
+        help="with --from-year: plan with the pass and completion rates the record implies "
+        "(estimated_rates.csv says how) instead of the scenario's",
     )
     p.set_defaults(func=cmd_plan)
 

@@ -235,7 +235,7 @@ def check_start(s: Scenario, fail: Fail) -> None:
             fail(
                 f"{here}.intake_year",
                 e.intake_year,
-                f"that intake's course ended by {_month_name(s, end)}, before the start "
+                f"that intake's course ended at the end of {_month_name(s, end)}, before the start "
                 "(record those still to sit the exam under start.waiting)",
             )
         in_training[e.pool, lvl] = in_training.get((e.pool, lvl), 0.0) + e.people

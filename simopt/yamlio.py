@@ -366,6 +366,14 @@ class Provenance:
     def source_of(self, path: str) -> str:
         return self.sources.get(path, ASSUMPTION)
 
+    def sources_under(self, path: str) -> str:
+        """The distinct sources of ``path`` and of every number under it, in order, joined by
+        "; " (a table written as one note gives each of its numbers that note's source)."""
+        found = [
+            src for key, src in self.sources.items() if key == path or key.startswith(path + ".")
+        ]
+        return "; ".join(dict.fromkeys(found)) if found else ASSUMPTION
+
 
 UNCERTAINTY_KEYS: tuple[str, ...] = ("range", "distribution", "sd", "concentration")
 """Keys of a note that describe how its value varies from one simulated replication to the next."""
