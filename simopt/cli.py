@@ -410,14 +410,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         raise PlanError("--update-rates re-plans with the record's rates: give --from-year too")
     if args.from_year is not None:
-        replanned, estimates = _replan(args, scenario)
+        replanned, estimates, estimate_lines = _replan(args, scenario)
         original, scenario = scenario, replanned.scenario
     with _open_run(args, scenario.name) as run:
         if replanned is not None:
             _write_replan(run, replanned, estimates)
             from simopt.reporting.replan_text import replan_text
 
-            block = replan_text(replanned, original, args.lang or "en", estimates)
+            block = replan_text(
+                replanned,
+                original,
+                args.lang or "en",
+                estimate_lines,
+                rates_used=args.update_rates,
+            )
         result = robust_plan(
             scenario,
             confidence=args.confidence,
@@ -482,30 +488,22 @@ def _scenario_data(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _replan(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, Any]:
-    """The scenario of the years from --from-year on, and the rates the record implies."""
-    from simopt.replan import replan
+def _replan(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, Any, list[str]]:
+    """The scenario of the years from --from-year on, the rates the record implies and their
+    description (with --update-rates the re-plan, past projection included, uses them)."""
+    from simopt.estimate import describe_estimates, estimate_rates, rate_notes
+    from simopt.replan import replan, with_rates
+    from simopt.scenario import build_scenario
 
     data = _scenario_data(args)
     if scenario.budget.total_ceiling_vnd is not None:  # --total-ceiling-vnd is not in the data
-        budget = data.setdefault("budget", {})
-        budget["total_ceiling_vnd"] = scenario.budget.total_ceiling_vnd
-    estimates = None
-    try:
-        from simopt.estimate import estimate_rates
-    except ImportError:
-        estimate_rates = None
-    if estimate_rates is not None:
-        estimates = estimate_rates(scenario, before_year=args.from_year)
-        if args.update_rates:
-            from simopt.estimate import apply_estimates
-
-            data = apply_estimates(data, estimates)
-    elif args.update_rates:
-        from simopt.plan import PlanError
-
-        raise PlanError("--update-rates: no estimate of the rates is available")
-    return replan(data, scenario, args.from_year, file=args.file), estimates
+        data.setdefault("budget", {})["total_ceiling_vnd"] = scenario.budget.total_ceiling_vnd
+    estimates = estimate_rates(scenario, before_year=args.from_year)
+    if args.update_rates:
+        data = with_rates(data, rate_notes(estimates))
+        scenario = build_scenario(data, file=f"{args.file} (rates estimated from its record)")
+    rp = replan(data, scenario, args.from_year, file=args.file)
+    return rp, estimates, describe_estimates(estimates)
 
 
 def _write_replan(run: RunFolder, rp: Any, estimates: Any) -> None:

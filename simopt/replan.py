@@ -92,7 +92,12 @@ def replan(
         p = d.pool_index(pid)
         levels[p] = table
         basis[pid] = SURVEYED
-    if survey:
+    if survey and len(survey) == d.n_pools:
+        notes.append(
+            f"Levels on 1 January {from_year} of every pool are the {survey_year} survey's, "
+            "fixed: nothing about them is left to draw."
+        )
+    elif survey:
         notes.append(
             f"Levels on 1 January {from_year} of {len(survey)} of {d.n_pools} pools are the "
             f"{survey_year} survey's; the others are projected from the recorded enrolments at "
@@ -149,6 +154,20 @@ def replan(
             scenario, d, from_year, planned.attainment, projection.levels
         ),
     )
+
+
+def with_rates(data: dict[str, Any], notes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``data`` with each path's note replaced (the rates a record implies, from
+    :func:`simopt.estimate.rate_notes`): value, range, distribution and the source that says
+    how they were estimated."""
+    new = copy.deepcopy(data)
+    for path, note in notes.items():
+        *parents, last = path.split(".")
+        node = new
+        for part in parents:
+            node = node[part]
+        node[last] = dict(note)
+    return new
 
 
 # --------------------------------------------------------------------------- the past
@@ -424,27 +443,25 @@ def _shares(row: np.ndarray[Any, np.dtype[np.float64]]) -> dict[int, float]:
 
 
 def _start_section(d: Dynamics, carried: list[_Cohort], from_year: int) -> dict[str, Any]:
-    in_course = [
-        {
-            "pool": d.pool_ids[k.pool],
-            "course": d.course_ids[k.course],
-            "intake_year": k.intake_year,
-            "people": round(k.people, 6),
-        }
-        for k in carried
-        if k.in_course
-    ]
-    waiting = [
-        {
-            "pool": d.pool_ids[k.pool],
-            "course": d.course_ids[k.course],
-            "attempts_used": k.attempts_used,
-            "people": round(k.people, 6),
-        }
-        for k in carried
-        if not k.in_course and k.people > 0
-    ]
-    return {"in_course": in_course, "waiting": waiting, "queued": []}
+    source = (
+        f"expected people still in training on 1 January {from_year}: the recorded enrolments "
+        "projected at the scenario's stated rates (simopt plan --from-year)"
+    )
+
+    def entry(k: _Cohort) -> dict[str, Any]:
+        out: dict[str, Any] = {"pool": d.pool_ids[k.pool], "course": d.course_ids[k.course]}
+        if k.in_course:
+            out["intake_year"] = {"value": k.intake_year, "source": source}
+        else:
+            out["attempts_used"] = {"value": k.attempts_used, "source": source}
+        out["people"] = {"value": round(k.people, 6), "source": source}
+        return out
+
+    return {
+        "in_course": [entry(k) for k in carried if k.in_course],
+        "waiting": [entry(k) for k in carried if not k.in_course and k.people > 0],
+        "queued": [],
+    }
 
 
 def _drop_past_targets(new: dict[str, Any], s: Scenario, from_year: int) -> list[str]:

@@ -85,6 +85,7 @@ def summary(scenario: Scenario) -> str:
             f"{'+'.join(t.groups)}{where}; base {people(s.eligible_base(t))}; "
             f"now {people(holding_at_start(s, tid))} → needed {people(people_needed(s, tid))}"
         )
+    lines += _start_lines(s)
     budget = s.budget
     if budget.ceiling_vnd_per_year is not None or budget.ceiling_vnd_by_year:
         lines += ["", f"Budget ceiling (public sources): {vnd(budget.ceiling_vnd_per_year)} a year"]
@@ -99,6 +100,37 @@ def summary(scenario: Scenario) -> str:
     # one (ESC, CR, a bidi override) would act on the terminal instead of being shown. Each line
     # is escaped as a whole, so that nothing added later to the summary can slip through.
     return "\n".join(printable(line) for line in lines)
+
+
+def _start_lines(s: Scenario) -> list[str]:
+    """Who is in training on 1 January, and what the record holds."""
+    lines: list[str] = []
+    st = s.start
+    if not st.empty:
+        lines += ["", f"In training on 1 January {s.horizon.start_year}:"]
+        for e in st.in_course:
+            lines.append(
+                f"  {people(e.people)} of {e.pool} in course {e.course} (intake {e.intake_year})"
+            )
+        for w in st.waiting:
+            lines.append(
+                f"  {people(w.people)} of {w.pool} waiting to sit {w.course} "
+                f"({w.attempts_used} attempt(s) used)"
+            )
+        for q in st.queued:
+            lines.append(f"  {people(q.people)} of {q.pool} queued for {q.course}")
+    if s.actuals is not None and s.actuals.years:
+        years = sorted(s.actuals.years)
+        kinds = sorted(
+            {name for rec in s.actuals.years.values() for name, part in rec if part is not None}
+        )
+        lines += [
+            "",
+            f"Record (actuals) of {years[0]}–{years[-1]}: {', '.join(kinds)}"
+            + (" — ILLUSTRATIVE, not the province's results" if s.actuals.illustrative else ""),
+            f"  re-plan from {years[-1] + 1} with: simopt plan FILE --from-year {years[-1] + 1}",
+        ]
+    return lines
 
 
 def unranged_assumptions(scenario: Scenario) -> list[str]:

@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING
 from simopt.reporting.i18n import messages
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from simopt.replan import Replan
     from simopt.scenario import Scenario
 
 
-def replan_text(rp: Replan, original: Scenario, lang: str, estimates: pd.DataFrame | None) -> str:
+def replan_text(
+    rp: Replan,
+    original: Scenario,
+    lang: str,
+    estimate_lines: list[str] | None = None,
+    *,
+    rates_used: bool = False,
+) -> str:
     m = messages(lang)
     past = rp.past_years
     lines = [m("replan.title", year=rp.from_year, first=past[0], last=past[-1])]
@@ -75,19 +80,10 @@ def replan_text(rp: Replan, original: Scenario, lang: str, estimates: pd.DataFra
             pools=rp.start_levels["pool"].nunique(),
         ),
     ]
-    if estimates is not None and len(estimates):
-        lines += ["", m("replan.estimates")]
-        for e in estimates.to_dict("records"):
-            lines.append(
-                m(
-                    "replan.estimate_row",
-                    path=e["path"],
-                    prior=e.get("prior_text", ""),
-                    evidence=e.get("evidence_text", ""),
-                    estimate=e.get("estimate_text", ""),
-                    interval=e.get("interval_text", ""),
-                )
-            )
+    if estimate_lines:
+        lines += ["", m("replan.estimates")] + [f"  {line}" for line in estimate_lines]
+        if rates_used:
+            lines.append(m("replan.estimates_used"))
     lines += ["", m("replan.notes")] + [f"  - {n}" for n in rp.notes]
     end = rp.scenario.horizon.end_year
     lines += ["", m("replan.remaining", first=rp.from_year, last=end), ""]
