@@ -199,3 +199,41 @@ def test_plan_from_year_on_a_bad_year_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
     done = _simopt("plan", str(LONG_AN), "--from-year", "twenty")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_long_an_record_re_planned_with_the_rates_it_implies(tmp_path: Path) -> None:
+    file = ROOT / "scenarios" / "long_an_actuals.yaml"
+    out = tmp_path / "run"
+    done = _simopt(
+        "plan",
+        str(file),
+        "--from-year",
+        "2026",
+        "--update-rates",
+        "--reps",
+        "200",
+        "--no-price",
+        "--out",
+        str(out),
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "ILLUSTRATIVE RECORD" in done.stdout
+    assert "This re-plan uses the estimated rates (--update-rates)." in done.stdout
+    rates = pd.read_csv(out / "estimated_rates.csv")
+    level4 = rates.set_index("path").loc["courses.level4.exam_pass_probability"]
+    ran = build_scenario(yaml.safe_load((out / "replan_scenario.yaml").read_text("utf-8")))
+    assert ran.courses["level4"].exam_pass_probability == pytest.approx(level4["offered_value"])
+    r = ran.uncertainties.ranges["courses.level4.exam_pass_probability"]
+    assert (r.low, r.high) == pytest.approx((level4["offered_low"], level4["offered_high"]))
+    assert ran.provenance.source_of("courses.level4.exam_pass_probability").startswith(
+        "estimated from"
+    )
+    # the record's 2025 survey judges the 2025 targets: public employees fell short
+    past = pd.read_csv(out / "past_targets.csv").set_index("target")
+    assert past.loc["pe_2025", "basis"] == "survey 2025" and not past.loc["pe_2025", "met"]
+
+
+def test_update_rates_without_a_re_plan_year_is_one_line() -> None:
+    done = _simopt("plan", str(LONG_AN), "--update-rates")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--from-year" in done.stderr
