@@ -201,7 +201,7 @@ def test_the_engines_mean_matches_the_optimiser_for_carried_cohorts(engine: str)
         "queued": [{"pool": "p", "course": "short", "people": 150}],
     }
     again = restarted(start, 4000)
-    level3, _ = projection(again, {(2023, "short"): 150})
+    level3, costs = projection(again, {(2023, "short"): 150})
     reps = 400
     schedule = pd.DataFrame(
         [(2023, "p", "short", 150)], columns=["year", "pool", "course", "enrolments"]
@@ -213,6 +213,12 @@ def test_the_engines_mean_matches_the_optimiser_for_carried_cohorts(engine: str)
         got = by_rep.loc[by_rep["year"] == year, "level_3"].to_numpy(dtype=float)
         se = got.std(ddof=1) / math.sqrt(reps)
         assert abs(got.mean() - level3[year]) <= 4 * se + 1e-9, (year, got.mean(), level3[year])
+    # and the money: the carried cohorts' sittings and the first intake's tuition and fees
+    spent = by_rep.groupby(["replication", "year"])["cost_vnd"].sum().unstack()
+    for year in (2023, 2024):
+        got = spent[year].to_numpy(dtype=float)
+        se = got.std(ddof=1) / math.sqrt(reps)
+        assert abs(got.mean() - costs[year]) <= 4 * se + 1e-6, (year, got.mean(), costs[year])
     # the queued people take their seats in the first intake and are not enrolled twice
     enrolled = by_rep.loc[by_rep["year"] == 2023, "enrolled"].to_numpy(dtype=float)
     assert enrolled.mean() == pytest.approx(150, abs=1)
