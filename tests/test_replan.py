@@ -237,3 +237,20 @@ def test_update_rates_without_a_re_plan_year_is_one_line() -> None:
     done = _simopt("plan", str(LONG_AN), "--update-rates")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--from-year" in done.stderr
+
+
+def test_the_array_program_reads_the_start_state_as_the_lp_does(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    from simopt.dynamics import compile_dynamics
+    from simopt.optimize.arrays import minimum_cost
+
+    data = copy.deepcopy(as_planned[0])
+    data.setdefault("budget", {})["ceiling_vnd_per_year"] = 90e9  # the carried fees count too
+    rp = _replan(data)
+    d = compile_dynamics(rp.scenario)
+    assert d.carried  # the 2025 completers waiting for March
+    lp = optimize(rp.scenario, continuous=True, dynamics=d)
+    quick = minimum_cost(d)
+    assert quick.status == "optimal" and lp.total_cost_vnd is not None
+    assert quick.cost_vnd == pytest.approx(lp.total_cost_vnd, rel=1e-7)

@@ -234,7 +234,12 @@ def _build(d: Dynamics, *, ceiling_vnd: float | None, buffers: dict[str, float] 
         rows.dense(seats, cols, np.full(n_y, -_INF), np.full(n_y, float(cap)))
 
     cost, paid = _costs(d, pairs)
-    fixed = _carried_costs(d, cost.shape[0])
+    fixed = _carried_costs(d)
+    if fixed.shape[0] > cost.shape[0]:  # a carried sitting after every enrolment's last cost
+        extra = fixed.shape[0] - cost.shape[0]
+        cost = np.concatenate([cost, np.zeros((extra, *cost.shape[1:]))])
+        paid = np.concatenate([paid, np.zeros((extra, paid.shape[1]), dtype=bool)])
+    fixed = np.concatenate([fixed, np.zeros((cost.shape[0] - fixed.shape[0], fixed.shape[1]))])
     paid |= fixed != 0
     _ceilings(d, rows, cost, paid, ceiling_vnd, fixed)
 
@@ -523,14 +528,13 @@ def _costs(d: Dynamics, pairs: list[tuple[int, int]]) -> tuple[FloatArray, npt.N
     return cost, paid
 
 
-def _carried_costs(d: Dynamics, n_cost_years: int) -> FloatArray:
+def _carried_costs(d: Dynamics) -> FloatArray:
     """(cost year index, source) the carried cohorts' sittings cost, in MONEY_UNIT_VND."""
-    fixed = np.zeros((n_cost_years, len(d.source_ids)))
-    for (year, src), vnd in d.carried_costs().items():
-        yi = year - d.years[0]
-        if yi >= n_cost_years:
-            raise ValueError(f"a carried cohort's sitting in {year} falls after the plan's costs")
-        fixed[yi, src] += vnd / MONEY_UNIT_VND
+    items = d.carried_costs()
+    n_years = max((year - d.years[0] + 1 for year, _ in items), default=0)
+    fixed = np.zeros((n_years, len(d.source_ids)))
+    for (year, src), vnd in items.items():
+        fixed[year - d.years[0], src] += vnd / MONEY_UNIT_VND
     return fixed
 
 
