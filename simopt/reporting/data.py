@@ -7,6 +7,7 @@ units in their names (``cost_vnd``, ``share``); renderers translate headers thro
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from simopt.evidence import Evidence
     from simopt.optimize.plan import Plan
     from simopt.plan import RobustPlan
+    from simopt.replan import Replan
     from simopt.scenario import Scenario
     from simopt.simulate.run import SimulationResult
 
@@ -92,6 +94,21 @@ class ReportData:
     price: pd.DataFrame = field(default_factory=pd.DataFrame)
     frontier: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = ()
+    replan_from_year: int | None = None
+    """A re-plan (``simopt plan --from-year``): the first year planned; the years before it are
+    the record. None for every other run, which then renders as it always has."""
+    planned_vs_actual: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Long: year, measure (enrolments, exam_passes, spending_vnd), planned, actual (NaN: not
+    recorded), difference, basis, source — :func:`simopt.variance.variance_table`."""
+    past_targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """target, year, min_level, required_share, planned_share, actual_share, gap_points, met,
+    basis: each target of a past year judged on the record."""
+    replan_notes: tuple[str, ...] = ()
+    """The re-plan's own sentences (English) on what came from where."""
+    record_illustrative: bool = False
+    """The record is made up to show the method, not a province's results."""
+    people_in_training: float | None = None
+    """People in a course or waiting for a sitting on 1 January of ``replan_from_year``."""
 
     @property
     def rounding_premium_vnd(self) -> float | None:
@@ -374,4 +391,26 @@ def from_robust(
         if evidence is not None and evidence.price is not None
         else pd.DataFrame(),
         **_common(scenario, plan, ceiling_vnd),
+    )
+
+
+def with_replan(data: ReportData, rp: Replan, illustrative: bool) -> ReportData:
+    """``data`` (a run on a re-plan's scenario) with the re-plan's past beside it: planned
+    against actual, the past targets, the people carried into the first year and the notes.
+
+    ``illustrative``: the record is made up to show the method (``actuals.illustrative`` of the
+    scenario the re-plan was built from); the report and the workbook then say so.
+    """
+    carried = rp.carried
+    people = (
+        float(carried["people"].sum()) if not carried.empty and "people" in carried.columns else 0.0
+    )
+    return dataclasses.replace(
+        data,
+        replan_from_year=int(rp.from_year),
+        planned_vs_actual=rp.variance.reset_index(drop=True).copy(),
+        past_targets=rp.past_targets.reset_index(drop=True).copy(),
+        replan_notes=tuple(str(n) for n in rp.notes),
+        record_illustrative=bool(illustrative),
+        people_in_training=people,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -367,6 +368,211 @@ def _answer(data: ReportData, m: Messages) -> str:
         out.append(f'<p class="note" lang="en">{_h(note)}</p>')
     out.append("</section>")
     return "".join(out)
+
+
+# ------------------------------------------------------------------------------ the re-plan
+REPLAN_MEASURES = ("enrolments", "exam_passes", "spending_vnd")
+"""The variance table's measures, in the order their columns are shown."""
+_SURVEY_BASIS = re.compile(r"^survey (\d{4})$")
+
+
+def _years(years: Sequence[int]) -> str:
+    """A span of years as written in headings: 2021–2025, or one year on its own."""
+    if not years:
+        return "—"
+    first, last = min(years), max(years)
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _signed(m: Messages, x: float, digits: int = 0) -> str:
+    """A difference with its sign (a true minus, never a hyphen): +12, −3, 0."""
+    shown = m.number(abs(x), digits)
+    if round(abs(x), digits) == 0:
+        return shown
+    return ("+" if x > 0 else "−") + shown
+
+
+def _basis(m: Messages, basis: Any) -> Any:
+    """The library's basis words in the report's language; one it does not know, as written
+    (in English, marked so)."""
+    text = str(basis or "")
+    survey = _SURVEY_BASIS.match(text)
+    if survey:
+        return m("report.replan.basis.survey", year=survey.group(1))
+    known = {
+        "recorded": "report.replan.basis.recorded",
+        "not recorded": "report.replan.basis.not_recorded",
+        "projected from recorded enrolments": "report.replan.basis.projected",
+    }
+    if text in known:
+        return m(known[text])
+    return Markup(f'<span lang="en">{_h(text)}</span>') if text else "—"
+
+
+def _replan(data: ReportData, m: Messages) -> str:
+    """A re-plan's past: planned against actual by year, the past targets judged on the record,
+    the people carried into the first year planned, and what the re-plan rests on."""
+    year = data.replan_from_year
+    v = data.planned_vs_actual
+    past = sorted({int(y) for y in v["year"]}) if not v.empty and "year" in v.columns else []
+    if not past and not data.past_targets.empty:
+        past = sorted({int(y) for y in data.past_targets["year"]})
+    span = _years(past)
+    out = [
+        f'<section id="replan"><h2>{_h(m("report.replan.heading", years=span))}</h2>',
+    ]
+    if data.record_illustrative:
+        out.append(f'<p class="status bad">{_h(m("report.replan.illustrative"))}</p>')
+    out.append(f"<p>{_h(m('report.replan.intro', year=year, years=span))}</p>")
+    out.append(_variance(data, m, past))
+    out.append(_past_targets(data, m))
+    if data.people_in_training is not None:
+        out.append(f"<h3>{_h(m('report.replan.start_heading', year=year))}</h3>")
+        start = m("report.replan.start", year=year, people=m.people(data.people_in_training))
+        out.append(f"<p>{_h(start)}</p>")
+    if data.replan_notes:
+        out.append(f"<h3>{_h(m('report.replan.notes_heading'))}</h3>")
+        items = "".join(f"<li>{_h(n)}</li>" for n in data.replan_notes)
+        out.append(f'<ul class="note" lang="en">{items}</ul>')
+    out.append("</section>")
+    return "".join(out)
+
+
+def _variance(data: ReportData, m: Messages, past: Sequence[int]) -> str:
+    """One row per past year; for each measure, planned, actual and their difference."""
+    v = data.planned_vs_actual
+    need = {"year", "measure", "planned", "actual"}
+    if v.empty or not need <= set(v.columns):
+        return ""
+    cells = {(int(r["year"]), str(r["measure"])): r for r in v.to_dict("records")}
+    # a figure the record does not hold, in words (in italics: it is no number); its
+    # difference is a dash
+    not_recorded = Markup(f"<em>{_h(m('report.replan.not_recorded'))}</em>")
+
+    def shown(measure: str, x: Any, signed: bool = False) -> Any:
+        f = _float(x)
+        if f is None:
+            return "—" if signed else not_recorded
+        money = measure == "spending_vnd"
+        amount = f / TY if money else f
+        if signed:
+            return _signed(m, amount, 2 if money else 0)
+        return m.number(amount, 2) if money else m.people(amount)
+
+    rows: list[list[Any]] = []
+    for y in past:
+        row: list[Any] = [str(y)]
+        for measure in REPLAN_MEASURES:
+            r = cells.get((y, measure))
+            if r is None:
+                row += ["—", "—", "—"]
+                continue
+            actual = _float(r["actual"])
+            planned = _float(r["planned"])
+            difference = (
+                actual - planned if actual is not None and planned is not None else math.nan
+            )
+            row += [
+                shown(measure, r["planned"]),
+                shown(measure, r["actual"]),
+                shown(measure, difference, signed=True),
+            ]
+        rows.append(row)
+    groups = [
+        m("report.replan.col.enrolments"),
+        m("report.replan.col.passes"),
+        m("report.replan.col.spending"),
+    ]
+    sub = [
+        m("report.replan.col.planned"),
+        m("report.replan.col.actual"),
+        m("report.replan.col.difference"),
+    ]
+    head = [
+        "<table>",
+        f"<caption>{_h(m('report.replan.caption'))}</caption>",
+        "<thead><tr>",
+        f'<th scope="col" rowspan="2">{_h(m("report.col.year"))}</th>',
+        *(f'<th scope="colgroup" colspan="3">{_h(g)}</th>' for g in groups),
+        "</tr><tr>",
+        *(f'<th scope="col" class="num">{_h(h)}</th>' for _ in groups for h in sub),
+        "</tr></thead><tbody>",
+    ]
+    # numbers are right-aligned on one line; the words "not recorded" may wrap
+    body = [
+        "<tr>"
+        + "".join(
+            f'<td class="num">{_h(c)}</td>'
+            if i and not isinstance(c, Markup)
+            else f"<td>{_h(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    ]
+    out = ["".join([*head, *body, "</tbody></table>"])]
+    out.append(f'<p class="note">{_h(m("report.replan.variance_note"))}</p>')
+    sources = []
+    if "source" in v.columns:
+        for src in v["source"]:
+            text = str(src or "").strip()
+            if text and text not in sources:
+                sources.append(text)
+    if sources:
+        out.append(
+            f'<p class="note">{_h(m("report.replan.sources", sources=" · ".join(sources)))}</p>'
+        )
+    return "".join(out)
+
+
+def _past_targets(data: ReportData, m: Messages) -> str:
+    """Each target of a past year: planned share, actual share, the gap, met or missed."""
+    t = data.past_targets
+    if t.empty or not {"target", "year", "planned_share", "actual_share", "met"} <= set(t.columns):
+        return ""
+    rows: list[list[Any]] = []
+    row_classes: list[str] = []
+    for r in t.to_dict("records"):
+        met = bool(r["met"])
+        gap = _float(r.get("gap_points"))
+        verdict: Any = f"✓ {m('report.replan.met')}" if met else _flag(m("report.replan.missed"))
+        required = _float(r.get("required_share"))
+        rows.append(
+            [
+                _id(r["target"]),
+                str(int(r["year"])),
+                str(int(r["min_level"])) if _finite(r.get("min_level")) else "—",
+                m.share(required) if required is not None else "—",
+                m.share(_float(r["planned_share"]), 1),
+                m.share(_float(r["actual_share"]), 1),
+                _signed(m, gap, 1) if gap is not None else "—",
+                verdict,
+                _basis(m, r.get("basis")),
+            ]
+        )
+        row_classes.append("" if met else "below")
+    return (
+        f"<h3>{_h(m('report.replan.targets_heading'))}</h3>"
+        f"<p>{_h(m('report.replan.targets_intro'))}</p>"
+        + _table(
+            [
+                m("report.col.target"),
+                m("report.col.year"),
+                m("report.col.level"),
+                m("report.col.required"),
+                m("report.replan.col.planned_share"),
+                m("report.replan.col.actual_share"),
+                m("report.replan.col.gap"),
+                m("report.col.judgement"),
+                m("report.replan.col.basis"),
+            ],
+            rows,
+            numeric=[False, False, True, True, True, True, True, False, False],
+            row_classes=row_classes,
+            cell_classes=["id", *([""] * 8)],
+            caption=m("report.replan.targets_caption"),
+        )
+    )
 
 
 def _schedule(data: ReportData, m: Messages, pngs: dict[str, bytes]) -> str:
@@ -796,7 +1002,8 @@ def render_report(
     data: ReportData, lang: str = "vi", *, images: Mapping[str, bytes] | None = None
 ) -> str:
     """The whole report as one HTML document: the question, the answer, the schedule, the budget,
-    the risks and the assumptions, with the charts inside.
+    the risks and the assumptions, with the charts inside. A re-plan has one more section after
+    the answer: planned against actual for the years of its record.
 
     ``images`` are the charts already rendered for this data and language (:func:`charts`), so
     that a run writing them as files as well draws them once; by default they are drawn here.
@@ -820,6 +1027,7 @@ def render_report(
         "</header>\n<main>",
         _question(data, m),
         _answer(data, m),
+        *([_replan(data, m)] if data.replan_from_year is not None else []),
         _schedule(data, m, pngs),
         _budget(data, m, pngs),
         _risks(data, m, pngs),

@@ -1,10 +1,12 @@
 """The Excel workbook a finance officer can edit: five sheets, every total a live formula.
 
 The sheets are Summary, Schedule, Budget, Targets and Assumptions, named and headed in the
-report's language. Money cells hold numbers in đồng (format ``#,##0``, the currency in the
-header), never text, so that an officer who changes a figure sees every total that depends on it
-move: row totals, column totals, the phases' totals and the Summary's headline sums are all
-formulas over the cells they add up. openpyxl stores formulas without their values; a spreadsheet
+report's language; a re-plan (``simopt plan --from-year``) has a sixth after the Summary, planned
+against actual for the years of the record, its differences live formulas too. Money cells
+hold numbers in đồng (format ``#,##0``, the currency in the header), never text, so that an
+officer who changes a figure sees every total that depends on it move: row totals, column
+totals, the phases' totals and the Summary's headline sums are all formulas over the cells they
+add up. openpyxl stores formulas without their values; a spreadsheet
 program computes them on opening (the tests recalculate with LibreOffice to prove them right).
 
 Ids (groups, pools, courses, targets) and the scenario's own texts (labels, sources, funding
@@ -81,6 +83,8 @@ STATUS_KEYS = {
     "unbounded": "workbook.status.unbounded",
     "not_solved": "workbook.status.not_solved",
 }
+REPLAN_SHEET_KEY = "workbook.sheet.replan"
+"""A re-plan's sixth sheet, planned against actual, right after the Summary."""
 KIND_KEYS = {"plan": "workbook.kind.plan", "optimize": "workbook.kind.optimize"}
 UNCERTAINTY_KEYS = {"ranges": "workbook.uncertainty.ranges", "none": "workbook.uncertainty.none"}
 DISTRIBUTION_KEYS = {
@@ -101,6 +105,11 @@ def write_workbook(data: ReportData, path: Path, lang: str = "vi") -> None:
     wb = Workbook()
     names = sheet_names(m)
     summary = _Sheet(wb.active, names["summary"], data.title, m, caps=SUMMARY_CAPS)
+    replan = (
+        _Sheet(wb.create_sheet(), replan_sheet_name(m), data.title, m, caps=REPLAN_CAPS)
+        if data.replan_from_year is not None
+        else None
+    )
     schedule = _Sheet(wb.create_sheet(), names["schedule"], data.title, m)
     budget = _Sheet(wb.create_sheet(), names["budget"], data.title, m)
     targets = _Sheet(wb.create_sheet(), names["targets"], data.title, m)
@@ -108,11 +117,15 @@ def write_workbook(data: ReportData, path: Path, lang: str = "vi") -> None:
 
     people = _write_schedule(schedule, data, m)
     totals = _write_budget(budget, data, m)
-    _write_summary(summary, data, m, totals, people)
+    _write_summary(summary, data, m, totals, people, replan)
     _write_targets(targets, data, m)
     _write_assumptions(assumptions, data, m)
+    if replan is not None:
+        _write_replan(replan, data, m)
 
     summary.finish(freeze="A2")
+    if replan is not None:
+        replan.finish(freeze="C2")  # the header and the year × measure keys
     schedule.finish(freeze="E2")  # the header and the year × group × pool × course keys
     budget.finish(freeze="B2")
     targets.finish(freeze="B2")
@@ -128,9 +141,20 @@ def sheet_names(m: Messages) -> dict[str, str]:
     """The five sheets' names in one language, in order: summary, schedule, budget, …"""
     out = {k: m(key) for k, key in SHEET_KEYS.items()}
     for k, name in out.items():
-        if len(name) > SHEET_NAME_MAX or re.search(r"[\[\]:*?/\\]", name):
-            raise ValueError(f"sheet name {name!r} ({k}, {m.lang}) is not a valid Excel name")
+        _check_sheet_name(name, k, m)
     return out
+
+
+def replan_sheet_name(m: Messages) -> str:
+    """The name of a re-plan's planned-against-actual sheet in one language."""
+    name = m(REPLAN_SHEET_KEY)
+    _check_sheet_name(name, "replan", m)
+    return name
+
+
+def _check_sheet_name(name: str, what: str, m: Messages) -> None:
+    if len(name) > SHEET_NAME_MAX or re.search(r"[\[\]:*?/\\]", name):
+        raise ValueError(f"sheet name {name!r} ({what}, {m.lang}) is not a valid Excel name")
 
 
 def _word(m: Messages, keys: dict[str, str], word: str) -> str:
@@ -554,6 +578,7 @@ def _write_summary(
     m: Messages,
     budget: _BudgetTotals | None,
     people: Formula | None,
+    replan: _Sheet | None = None,
 ) -> None:
     sh.header(
         1,
@@ -570,6 +595,8 @@ def _write_summary(
     lines.add(m("workbook.summary.kind"), _word(m, KIND_KEYS, data.kind))
     status = _word(m, STATUS_KEYS, data.status)
     lines.add(m("workbook.summary.status"), status, detail=data.message)
+    if replan is not None:
+        _replan_summary(lines, data, m, replan)
     _question(lines, data, m)
 
     lines.heading(m("workbook.summary.costs"))
@@ -653,6 +680,178 @@ def _joint(lines: _Lines, data: ReportData, m: Messages) -> None:
         if not missing(low) and not missing(high):
             interval = m("workbook.summary.interval", interval=m.interval(low, high, 1))
         lines.add(label, r["probability_all_met"], PROBABILITY, detail=interval)
+
+
+def _replan_summary(lines: _Lines, data: ReportData, m: Messages, sheet: _Sheet) -> None:
+    """A re-plan: the first year planned, where its past is, and whether the record is real."""
+    assert data.replan_from_year is not None
+    lines.heading(m("workbook.summary.replan"))
+    years = _span(_past_years(data))
+    detail = m("workbook.summary.replan_detail", years=years, sheet=sheet.name)
+    lines.add(m("workbook.summary.replan_from"), data.replan_from_year, WHOLE, detail=detail)
+    if data.record_illustrative:
+        row = lines.add(
+            m("workbook.summary.record"),
+            m("workbook.summary.record_illustrative"),
+            detail=m("workbook.summary.record_illustrative_detail"),
+        )
+        lines.sh.ws.cell(row=row, column=2).font = _WARNING
+    else:
+        lines.add(m("workbook.summary.record"), m("workbook.summary.record_recorded"))
+    if data.people_in_training is not None:
+        lines.add(
+            m("workbook.replan.people_in_training", year=data.replan_from_year),
+            data.people_in_training,
+            PEOPLE,
+        )
+
+
+# ----------------------------------------------------------------------------- re-plan
+REPLAN_CAPS = {6: 36.0, 7: 48.0}
+"""The basis and source columns: long texts wrap."""
+REPLAN_MEASURE_KEYS = {
+    "enrolments": "workbook.replan.measure.enrolments",
+    "exam_passes": "workbook.replan.measure.exam_passes",
+    "spending_vnd": "workbook.replan.measure.spending_vnd",
+}
+REPLAN_BASIS_KEYS = {
+    "recorded": "workbook.replan.basis.recorded",
+    "not recorded": "workbook.replan.basis.not_recorded",
+    "projected from recorded enrolments": "workbook.replan.basis.projected",
+}
+_SURVEY_BASIS = re.compile(r"^survey (\d{4})$")
+POINTS = "0.0"
+"""A gap in percentage points, to a tenth."""
+_WARNING = Font(bold=True, color="C00000")
+
+
+def _past_years(data: ReportData) -> list[int]:
+    v = data.planned_vs_actual
+    if not v.empty and "year" in v.columns:
+        return sorted({int(y) for y in v["year"]})
+    t = data.past_targets
+    if not t.empty and "year" in t.columns:
+        return sorted({int(y) for y in t["year"]})
+    return []
+
+
+def _span(years: Sequence[int]) -> str:
+    if not years:
+        return "—"
+    first, last = min(years), max(years)
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _basis(m: Messages, basis: Any) -> str:
+    text = str(basis or "")
+    survey = _SURVEY_BASIS.match(text)
+    if survey:
+        return m("workbook.replan.basis.survey", year=survey.group(1))
+    return _word(m, REPLAN_BASIS_KEYS, text)
+
+
+def _write_replan(sh: _Sheet, data: ReportData, m: Messages) -> None:
+    """Planned against actual, one row per past year and measure, the difference a live formula
+    (blank while the actual is not recorded, so that an officer who fills one in sees its
+    difference); then the past targets with their gap as a formula, the people carried into
+    the first year planned and the re-plan's notes."""
+    sh.header(
+        1,
+        [
+            m("workbook.replan.year"),
+            m("workbook.replan.measure"),
+            m("workbook.replan.planned"),
+            m("workbook.replan.actual"),
+            m("workbook.replan.difference"),
+            m("workbook.replan.basis"),
+            m("workbook.replan.source"),
+        ],
+    )
+    row = 1
+    if data.record_illustrative:
+        row += 1
+        sh.put(row, 1, m("workbook.replan.illustrative"), fits=False).font = _WARNING
+    v = data.planned_vs_actual
+    for r in v.to_dict("records") if not v.empty else []:
+        row += 1
+        measure = str(r["measure"])
+        fmt = MONEY if measure == "spending_vnd" else PEOPLE
+        planned, actual = clean(r["planned"]), clean(r["actual"])
+        sh.put(row, 1, int(r["year"]), WHOLE)
+        sh.put(row, 2, _word(m, REPLAN_MEASURE_KEYS, measure))
+        sh.put(row, 3, None if planned is None else float(planned), fmt)
+        sh.put(row, 4, None if actual is None else float(actual), fmt)
+        p, a = sh.ref(row, 3), sh.ref(row, 4)
+        difference = None if actual is None or planned is None else float(actual) - float(planned)
+        sh.put(row, 5, Formula(f'=IF({a}="","",{a}-{p})', difference), fmt)
+        sh.put(row, 6, _basis(m, r.get("basis")))
+        source = str(r.get("source") or "")
+        if source:
+            sh.put(row, 7, source)
+    row += 1  # a blank row, then how to read the table
+    for key in ("workbook.replan.note", "workbook.replan.note_formula"):
+        row += 1
+        sh.put(row, 1, m(key), fits=False)
+    if not data.past_targets.empty:
+        row = _write_past_targets(sh, data, m, row + 2)
+    if data.people_in_training is not None:
+        row += 2
+        label = m("workbook.replan.people_in_training", year=data.replan_from_year)
+        sh.put(row, 1, label, bold=True, fits=False)
+        sh.put(row, 3, data.people_in_training, PEOPLE)
+    if data.replan_notes:
+        row += 2
+        sh.put(row, 1, m("workbook.replan.notes"), bold=True, fits=False)
+        for note in data.replan_notes:
+            row += 1
+            sh.put(row, 1, note, fits=False)
+
+
+_PAST_TARGET_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("target", "workbook.replan.target", None),
+    ("year", "workbook.replan.year", WHOLE),
+    ("min_level", "workbook.replan.level", WHOLE),
+    ("required_share", "workbook.replan.required_share", SHARE),
+    ("planned_share", "workbook.replan.planned_share", PROBABILITY),
+    ("actual_share", "workbook.replan.actual_share", PROBABILITY),
+    ("gap_points", "workbook.replan.gap", POINTS),
+    ("met", "workbook.replan.met", None),
+    ("basis", "workbook.replan.basis", None),
+)
+
+
+def _write_past_targets(sh: _Sheet, data: ReportData, m: Messages, top: int) -> int:
+    """The past targets under the variance table, from row ``top``; returns the last row."""
+    t = data.past_targets
+    sh.put(top, 1, m("workbook.replan.targets_heading"), bold=True, fits=False)
+    for col, (_, key, _) in enumerate(_PAST_TARGET_COLUMNS, start=1):
+        cell = sh.put(top + 1, col, m(key), bold=True)
+        cell.fill = _HEADER_FILL
+        cell.alignment = _WRAP
+    row = top + 1
+    planned_col = 1 + [c for c, _, _ in _PAST_TARGET_COLUMNS].index("planned_share")
+    actual_col = 1 + [c for c, _, _ in _PAST_TARGET_COLUMNS].index("actual_share")
+    for r in t.to_dict("records"):
+        row += 1
+        for col, (name, _, fmt) in enumerate(_PAST_TARGET_COLUMNS, start=1):
+            value = clean(r.get(name))
+            if name == "met":
+                met = bool(value)
+                cell = sh.put(
+                    row, col, m("workbook.replan.met_yes" if met else "workbook.replan.met_no")
+                )
+                if not met:
+                    cell.font = _WARNING
+            elif name == "gap_points":
+                p, a = sh.ref(row, planned_col), sh.ref(row, actual_col)
+                sh.put(row, col, Formula(f'=IF(OR({a}="",{p}=""),"",100*({a}-{p}))', value), fmt)
+            elif name == "basis":
+                sh.put(row, col, _basis(m, value))
+            elif name == "target":
+                sh.put(row, col, str(value))
+            else:
+                sh.put(row, col, value, fmt)
+    return row
 
 
 # ----------------------------------------------------------------------------- targets
