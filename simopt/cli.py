@@ -42,6 +42,7 @@ _USER_ERRORS = frozenset(
         "SweepFolderError",
         "ExecutorError",
         "CorrelationSplitError",
+        "MergeError",
     }
 )
 # Attributes main() and rerun put on the parsed arguments that are not options of the command.
@@ -458,6 +459,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from simopt.reporting.data import from_robust
 
         report = from_robust(result, scenario, evidence, ceiling_vnd=args.ceiling_vnd)
+        if replanned is not None:
+            from simopt.reporting.data import with_replan
+
+            illustrative = original.actuals is not None and original.actuals.illustrative
+            report = with_replan(report, replanned, illustrative)
         _write_report_files(run, report, args)
         code = EXIT_OK if result.is_met else EXIT_FINDINGS
         out = _commit(args, run, [scenario], [args.file], status=result.status, exit_code=code)
@@ -1273,6 +1279,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sensitivity.add_parser(sub)
     cli_voi.add_parser(sub)
     cli_discovery.add_parser(sub)
+    from simopt import merge_cli
+
+    merge_cli.add_parser(sub)
     return parser
 
 
