@@ -144,7 +144,7 @@ def test_what_was_spent_comes_off_the_total_and_the_phase_ceilings(
     ("year", "change", "words"),
     [
         (2026, {2026: {"enrolments": {"pd_staff": {"level4": 10}}}}, "actuals.years.2026"),
-        (2021, {}, "--from-year = 2021: must be after the horizon's first year (2021)"),
+        (2021, {}, "--from-year = 2021: must lie in 2022–2030"),
         (2031, {}, "--from-year = 2031"),
     ],
 )
