@@ -30,11 +30,16 @@ from simopt.compare import (
     people_certified,
     read_variants_file,
 )
+from simopt.dynamics import compile_dynamics
 from simopt.errors import ScenarioError
+from simopt.estimate import describe_estimates, estimate_rates, rate_notes
 from simopt.evidence import Evidence, gather_evidence
 from simopt.format import people, vnd
+from simopt.merge import WEIGHTED_FIELDS as MERGE_WEIGHTED_FIELDS
+from simopt.merge import MergeOptions, MergeResult, Province, merge
 from simopt.national import national_data, write_national
 from simopt.optimize import Plan, SolverError, Status, optimize
+from simopt.optimize.arrays import MinimumCost, minimum_cost
 from simopt.optimize.envelopes import with_total_ceiling
 from simopt.plan import (
     PlanError,
@@ -46,6 +51,7 @@ from simopt.plan import (
 )
 from simopt.price import LEVELS as PRICE_LEVELS
 from simopt.price import price_of_confidence
+from simopt.replan import Replan, replan, with_rates
 from simopt.reporting.charts import charts, figures, frontier_figure, png_bytes
 from simopt.reporting.data import ReportData, from_optimize, from_robust
 from simopt.reporting.html import render_report
@@ -57,17 +63,24 @@ from simopt.show import holding_at_start, people_needed
 from simopt.show import summary as scenario_summary
 from simopt.simulate import SimulationResult, simulate
 from simopt.uncertain.drivers import oat_drivers
+from simopt.yamlio import parse_yaml_text
 
 __all__ = [
     "BASE",
+    "MERGE_WEIGHTED_FIELDS",
     "PRICE_LEVELS",
     "AuditReport",
     "CeilingSweep",
     "Comparison",
     "Evidence",
     "Finding",
+    "MergeOptions",
+    "MergeResult",
+    "MinimumCost",
     "Plan",
     "PlanError",
+    "Province",
+    "Replan",
     "ReportData",
     "RobustCeiling",
     "RobustPlan",
@@ -83,6 +96,9 @@ __all__ = [
     "charts",
     "compare_plans",
     "comparison_table",
+    "compile_dynamics",
+    "describe_estimates",
+    "estimate_rates",
     "figures",
     "from_optimize",
     "from_robust",
@@ -91,19 +107,24 @@ __all__ = [
     "holding_at_start",
     "load_scenario",
     "load_variant",
+    "merge",
     "min_replications",
+    "minimum_cost",
     "national_data",
     "nothing_shares",
     "oat_drivers",
     "optimize",
+    "parse_yaml_text",
     "people",
     "people_certified",
     "people_needed",
     "png_bytes",
     "price_of_confidence",
+    "rate_notes",
     "read_variants_file",
     "render_audit_text",
     "render_report",
+    "replan",
     "report_files",
     "robust_ceiling",
     "robust_plan",
@@ -111,6 +132,7 @@ __all__ = [
     "simulate",
     "sweep_ceilings",
     "vnd",
+    "with_rates",
     "with_total_ceiling",
     "write_national",
     "write_workbook",

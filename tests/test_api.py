@@ -101,3 +101,17 @@ def test_the_experiments_layer_is_reachable_object_for_object() -> None:
     for name, module_name in available.items():
         assert getattr(so, name) is getattr(importlib.import_module(module_name), name)
     assert so.run_sweep is experiments.run_sweep
+
+
+def test_the_replan_estimate_and_merge_names_are_their_modules_own() -> None:
+    # notebook 06 re-plans from a record and compares a merged province through these
+    from simopt import dynamics, estimate, merge, replan, yamlio
+    from simopt.optimize import arrays
+
+    assert so.replan is replan.replan and so.with_rates is replan.with_rates
+    assert so.estimate_rates is estimate.estimate_rates and so.rate_notes is estimate.rate_notes
+    assert so.merge is merge.merge and so.MergeOptions is merge.MergeOptions
+    assert so.MERGE_WEIGHTED_FIELDS is merge.WEIGHTED_FIELDS
+    assert so.minimum_cost is arrays.minimum_cost
+    assert so.compile_dynamics is dynamics.compile_dynamics
+    assert so.parse_yaml_text is yamlio.parse_yaml_text
