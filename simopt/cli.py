@@ -505,10 +505,11 @@ def _replan(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, Any, lis
     if scenario.budget.total_ceiling_vnd is not None:  # --total-ceiling-vnd is not in the data
         data.setdefault("budget", {})["total_ceiling_vnd"] = scenario.budget.total_ceiling_vnd
     estimates = estimate_rates(scenario, before_year=args.from_year)
+    written = scenario
     if args.update_rates:
         data = with_rates(data, rate_notes(estimates))
         scenario = build_scenario(data, file=f"{args.file} (rates estimated from its record)")
-    rp = replan(data, scenario, args.from_year, file=args.file)
+    rp = replan(data, scenario, args.from_year, file=args.file, as_written=written)
     return rp, estimates, describe_estimates(estimates)
 
 

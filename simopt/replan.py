@@ -62,11 +62,19 @@ class Replan:
 
 
 def replan(
-    data: dict[str, Any], scenario: Scenario, from_year: int, *, file: str = "<scenario>"
+    data: dict[str, Any],
+    scenario: Scenario,
+    from_year: int,
+    *,
+    file: str = "<scenario>",
+    as_written: Scenario | None = None,
 ) -> Replan:
     """The scenario of the years from ``from_year`` on, starting from the record.
 
     ``data`` is the scenario as parsed (notes kept) and ``scenario`` the same validated.
+    ``as_written`` is the scenario whose plan the variance table calls *planned* (by default
+    ``scenario``; the command line passes the file as written when ``scenario`` carries the
+    rates estimated from the record).
     """
     _check_from_year(scenario, from_year, file)
     d = compile_dynamics(scenario)
@@ -82,38 +90,29 @@ def replan(
         )
     enrol = recorded_schedule(scenario, d, past, notes)
     projection = _project(d, enrol)
+    _check_enrolments_possible(scenario, d, enrol, projection, past, file)
     last = len(past) - 1
     levels = projection.levels[last].copy()  # (pools, levels), trainees at their level
     carried = _carried(d, enrol, from_year)
     basis = dict.fromkeys(d.pool_ids, PROJECTED)
-    survey_year = from_year - 1
-    survey = _survey(scenario, survey_year)
+    survey_year, survey = _latest_survey(scenario, d, projection, from_year)
     for pid, table in survey.items():
+        assert survey_year is not None
         p = d.pool_index(pid)
-        levels[p] = table
+        if survey_year == from_year - 1:
+            levels[p] = table
+        else:
+            # the survey's difference from the projection persists, thinned by attrition
+            keep = (1.0 - float(d.attrition[p])) ** (from_year - 1 - survey_year)
+            at_survey = projection.levels[past.index(survey_year), p]
+            levels[p] = np.maximum(levels[p] + keep * (table - at_survey), 0.0)
         basis[pid] = SURVEYED
-    if survey and len(survey) == d.n_pools:
-        notes.append(
-            f"Levels on 1 January {from_year} of every pool are the {survey_year} survey's, "
-            "fixed: nothing about them is left to draw."
-        )
-    elif survey:
-        notes.append(
-            f"Levels on 1 January {from_year} of {len(survey)} of {d.n_pools} pools are the "
-            f"{survey_year} survey's; the others are projected from the recorded enrolments at "
-            "the scenario's stated rates, with their level table's uncertainty kept."
-        )
-    else:
-        notes.append(
-            f"No survey at the end of {survey_year}: every pool's levels on 1 January "
-            f"{from_year} are projected from the recorded enrolments at the scenario's stated "
-            "rates, with their level table's uncertainty kept."
-        )
-    carried = _fit_carried(d, carried, levels, notes)
+    notes.append(_levels_note(d, survey, survey_year, from_year))
+    carried = _fit_carried(d, carried, levels, notes, surveyed=bool(survey))
 
     new = copy.deepcopy(data)
     _restart_horizon(new, scenario, from_year)
-    _restart_pools(new, scenario, d, levels, basis, from_year, survey_year)
+    _restart_pools(new, scenario, d, levels, basis, from_year, survey_year, notes)
     new["start"] = _start_section(d, carried, from_year)
     dropped = _drop_past_targets(new, scenario, from_year)
     if dropped:
@@ -140,7 +139,14 @@ def replan(
     from simopt.optimize import optimize
     from simopt.variance import past_target_table, variance_table
 
-    planned = optimize(scenario, dynamics=d)
+    written = as_written if as_written is not None else scenario
+    d_written = d if written is scenario else compile_dynamics(written)
+    planned = optimize(written, dynamics=d_written)
+    if planned.status != "optimal":
+        notes.append(
+            f"The plan as written has no schedule meeting every target (status "
+            f"{planned.status}): its planned figures are its best effort."
+        )
     return Replan(
         scenario=rebuilt,
         data=new,
@@ -149,11 +155,36 @@ def replan(
         notes=tuple(notes),
         start_levels=_levels_table(d, levels, basis),
         carried=_carried_table(d, carried),
-        variance=variance_table(scenario, d, past, planned.schedule, planned.costs, enrol),
+        variance=variance_table(scenario, d_written, past, planned.schedule, planned.costs, enrol),
         past_targets=past_target_table(
             scenario, d, from_year, planned.attainment, projection.levels
         ),
     )
+
+
+def _levels_note(
+    d: Dynamics, survey: dict[str, Any], survey_year: int | None, from_year: int
+) -> str:
+    if not survey:
+        return (
+            f"No survey in the record: every pool's levels on 1 January {from_year} are "
+            "projected from the recorded enrolments at the scenario's stated rates, with their "
+            "level table's uncertainty kept."
+        )
+    which = "every pool" if len(survey) == d.n_pools else f"{len(survey)} of {d.n_pools} pools"
+    if survey_year == from_year - 1:
+        told = f"Levels on 1 January {from_year} of {which} are the {survey_year} survey's, fixed"
+    else:
+        told = (
+            f"Levels on 1 January {from_year} of {which} are the {survey_year} survey's carried "
+            f"forward: the projection plus the survey's difference from it, thinned by attrition"
+        )
+    if len(survey) < d.n_pools:
+        told += (
+            "; the others are projected from the recorded enrolments at the scenario's stated "
+            "rates, with their level table's uncertainty kept"
+        )
+    return told + "."
 
 
 def with_rates(data: dict[str, Any], notes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -177,12 +208,22 @@ def _check_from_year(s: Scenario, from_year: int, file: str) -> None:
     from simopt.actuals import check_actuals_before
 
     check_actuals_before(s, from_year, file=file)
-    if s.actuals is None:
+    if s.actuals is None or not s.actuals.years:
         raise ScenarioError(
             "a re-plan starts from the record: the scenario has no actuals section",
             file=file,
             path="actuals",
             show_value=False,
+        )
+    last = max(s.actuals.years)
+    if last < from_year - 1:
+        raise ScenarioError(
+            f"the record ends in {last}: re-plan from {last + 1}, or record "
+            f"{last + 1}–{from_year - 1} too (a year missing from the record would be taken as "
+            "nobody enrolled)",
+            file=file,
+            path="--from-year",
+            value=from_year,
         )
 
 
@@ -270,6 +311,8 @@ def _fit_carried(
     carried: list[_Cohort],
     levels: np.ndarray[Any, np.dtype[np.float64]],
     notes: list[str],
+    *,
+    surveyed: bool,
 ) -> list[_Cohort]:
     """Trainees are counted at the level they hold: where a survey finds fewer people at that
     level than the projection has in training, the trainees are scaled down to fit."""
@@ -281,9 +324,10 @@ def _fit_carried(
     scale[over] = levels[over] / need[over]
     if over.any():
         pools = sorted({d.pool_ids[p] for p, _ in zip(*np.nonzero(over), strict=True)})
+        found = "The survey finds" if surveyed else "The projection has"
         notes.append(
-            f"The survey finds fewer people at a course's entry level than the projection has "
-            f"in training in {', '.join(pools)}: those trainees are scaled down to fit."
+            f"{found} fewer people at a course's entry level than are in training in "
+            f"{', '.join(pools)}: those trainees are scaled down to fit."
         )
     return [
         _Cohort(
@@ -298,24 +342,55 @@ def _fit_carried(
     ]
 
 
-def _survey(s: Scenario, year: int) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:
-    """Pool → people at each level from the survey at the end of ``year`` (empty: none)."""
+def _latest_survey(
+    s: Scenario, d: Dynamics, projection: _Projection, from_year: int
+) -> tuple[int | None, dict[str, np.ndarray[Any, np.dtype[np.float64]]]]:
+    """The last survey before ``from_year``: pool → people at each level at the end of its
+    year. A pool whose head count that year is not recorded has the projection's."""
     assert s.actuals is not None
-    rec = s.actuals.years.get(year)
-    if rec is None or rec.certified is None:
-        return {}
-    pools = s.pools()
+    years = [y for y, rec in s.actuals.years.items() if y < from_year and rec.certified]
+    if not years:
+        return None, {}
+    year = max(years)
+    rec = s.actuals.years[year]
+    assert rec.certified is not None
+    at = projection.levels[d.years.index(year)]
     out = {}
     for pid, table in rec.certified.items():
+        p = d.pool_index(pid)
         total = (rec.headcount or {}).get(pid)
-        if total is None:
-            total = pools[pid][1].eligible
         row = np.zeros(N_LEVELS)
         for lvl, n in table.items():
             row[lvl] = n
-        row[0] += total - row.sum()
-        out[pid] = row
-    return out
+        row[0] += (float(at[p].sum()) if total is None else total) - row.sum()
+        out[pid] = np.maximum(row, 0.0)
+    return year, out
+
+
+def _check_enrolments_possible(
+    s: Scenario,
+    d: Dynamics,
+    enrol: np.ndarray[Any, np.dtype[np.float64]],
+    projection: _Projection,
+    past: tuple[int, ...],
+    file: str,
+) -> None:
+    """A record cannot enrol more people from a level than the pool has at that level."""
+    for yi, year in enumerate(past):
+        have = d.start_levels if yi == 0 else projection.levels[yi - 1]
+        for p in range(d.n_pools):
+            for lvl in range(N_LEVELS):
+                courses = [c for c in range(d.n_courses) if d.entry[c] == lvl]
+                n = float(enrol[yi, p, courses].sum()) if courses else 0.0
+                if n > float(have[p, lvl]) + 0.5:
+                    raise ScenarioError(
+                        f"enrols {n:,.0f} people from level {lvl}, but the pool has about "
+                        f"{float(have[p, lvl]):,.0f} at that level on 1 January {year} "
+                        "(projected from the record)",
+                        file=file,
+                        path=f"actuals.years.{year}.enrolments.{d.pool_ids[p]}",
+                        show_value=False,
+                    )
 
 
 def past_public_spending(
@@ -368,9 +443,11 @@ def _restart_pools(
     levels: np.ndarray[Any, np.dtype[np.float64]],
     basis: dict[str, str],
     from_year: int,
-    survey_year: int,
+    survey_year: int | None,
+    notes: list[str],
 ) -> None:
     assert s.actuals is not None
+    ranged = []
     for gid, group in new["groups"].items():
         for pid, pool in group["pools"].items():
             p = d.pool_index(pid)
@@ -390,6 +467,8 @@ def _restart_pools(
                     f"actuals.years.{survey_year}.certified.{pid}"
                 )
                 src = f"survey at the end of {survey_year} ({survey_source})"
+                if survey_year != from_year - 1:
+                    src += f", carried forward to 1 January {from_year} along the projection"
                 pool["headcount"] = {"value": eligible + excluded, "source": src}
                 pool["level_counts"] = {"value": counts, "source": src}
                 continue
@@ -398,7 +477,11 @@ def _restart_pools(
                 f"projected to 1 January {from_year} from the recorded enrolments of "
                 f"{s.horizon.start_year}–{from_year - 1} at the scenario's stated rates"
             )
-            pool["headcount"] = {"value": eligible + excluded, "source": src}
+            pool["headcount"] = _projected_headcount(
+                pool.get("headcount"), eligible + excluded, src
+            )
+            if "range" in pool["headcount"]:
+                ranged.append(pid)
             shares = _shares(row)
             if concentration is None:
                 whole = whole_people(dict(enumerate(row)), eligible)
@@ -414,6 +497,26 @@ def _restart_pools(
                     f"table ({concentration:g}): how far the projection may be off is taken "
                     "to be as uncertain as the original assumption",
                 }
+    if ranged:
+        notes.append(
+            f"Head counts projected with a range ({', '.join(ranged)}) keep it, scaled to the "
+            "projection: the relative uncertainty of the original assumption."
+        )
+
+
+def _projected_headcount(note: Any, value: int, source: str) -> dict[str, Any]:
+    """The projected head count, with the original range scaled to it when there was one."""
+    out: dict[str, Any] = {"value": value, "source": source}
+    if is_note(note) and "range" in note:
+        old = float(note["value"])
+        if old > 0:
+            low, high = (float(x) * value / old for x in note["range"])
+            out["range"] = [round(low), round(high)]
+            for key in ("distribution", "sd"):
+                if key in note:
+                    out[key] = note[key] * value / old if key == "sd" else note[key]
+            out["source"] = f"{source}; range scaled from the original ({note['range']})"
+    return out
 
 
 def _shares(row: np.ndarray[Any, np.dtype[np.float64]]) -> dict[int, float]:

@@ -161,9 +161,9 @@ def past_target_table(
                 row = np.zeros(levels.shape[1])
                 for lvl, n in certified[pid].items():
                     row[lvl] = n
-                total = (rec.headcount or {}).get(pid)
-                if total is None:
-                    total = s.pools()[pid][1].eligible
+                counted = (rec.headcount or {}).get(pid)
+                # not counted that year: the projection's head count
+                total = float(projected_levels[yi, p].sum()) if counted is None else counted
                 row[0] += total - row.sum()
                 levels[p] = row
         attained = float(levels[pools, t.min_level :].sum())

@@ -254,3 +254,84 @@ def test_the_array_program_reads_the_start_state_as_the_lp_does(
     quick = minimum_cost(d)
     assert quick.status == "optimal" and lp.total_cost_vnd is not None
     assert quick.cost_vnd == pytest.approx(lp.total_cost_vnd, rel=1e-7)
+
+
+def test_a_gap_between_the_record_and_the_re_plan_year_is_one_line(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    data = copy.deepcopy(as_planned[0])
+    with pytest.raises(ScenarioError) as err:
+        _replan(data, 2028)
+    message = str(err.value)
+    assert "the record ends in 2025: re-plan from 2026, or record 2026–2027 too" in message
+    assert "\n" not in message
+
+
+def test_an_earlier_survey_is_carried_forward_and_a_missing_head_count_projected(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    data = copy.deepcopy(as_planned[0])
+    # surveyed at the end of 2024 without a head count: 100 more at level 4 than projected
+    to_2024 = copy.deepcopy(data)
+    del to_2024["actuals"]["years"][2025]
+    base = _replan(to_2024, 2025)
+    projected = base.start_levels.set_index(["pool", "level"])["people"]
+    level4 = float(projected[("pd_staff", 4)])
+    level3 = float(projected[("pd_staff", 3)])
+    data["actuals"]["years"][2024]["certified"] = {
+        "value": {"pd_staff": {3: round(level3), 4: round(level4) + 100}},
+        "source": "2024 survey (test)",
+    }
+    again = _replan(data, 2026)
+    rows = again.start_levels.set_index(["pool", "level"])
+    assert rows.loc[("pd_staff", 4), "basis"] == "survey"
+    without = _replan(copy.deepcopy(as_planned[0]), 2026).start_levels.set_index(["pool", "level"])
+    gain = float(rows.loc[("pd_staff", 4), "people"] - without.loc[("pd_staff", 4), "people"])
+    # the 100 more persist a year, thinned by a year of attrition (4%): about 96
+    assert gain == pytest.approx(100 * 0.96, abs=1.5)
+    # the head count not counted in 2024 is the projection's, so the pool's size barely moves
+    total = rows.xs("pd_staff", level="pool")["people"].sum()
+    total_without = without.xs("pd_staff", level="pool")["people"].sum()
+    assert total == pytest.approx(total_without, abs=2)
+
+
+def test_a_record_enrolling_more_people_than_a_pool_has_is_one_line(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    data = copy.deepcopy(as_planned[0])
+    data["actuals"]["years"][2022]["enrolments"]["value"]["pd_leaders"] = {"level3": 900}
+    with pytest.raises(ScenarioError) as err:
+        _replan(data)
+    message = str(err.value)
+    assert "actuals.years.2022.enrolments.pd_leaders" in message
+    assert "enrols 900 people from level 0, but the pool has about" in message
+
+
+def test_the_planned_column_is_the_plan_as_written_whatever_rates_the_re_plan_uses(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    data, plan = as_planned
+    slower = copy.deepcopy(data)
+    slower["courses"]["level4"]["exam_pass_probability"]["value"] = 0.5
+    written = build_scenario(copy.deepcopy(data))
+    rp = replan(
+        copy.deepcopy(slower), build_scenario(copy.deepcopy(slower)), 2026, as_written=written
+    )
+    planned = rp.variance[rp.variance["measure"] == "enrolments"].set_index("year")["planned"]
+    by_year = plan.schedule.groupby("year")["enrolments"].sum()
+    for year in range(2021, 2026):
+        assert planned[year] == pytest.approx(float(by_year.get(year, 0.0)))
+
+
+def test_a_projected_head_count_keeps_its_range_scaled(
+    as_planned: tuple[dict[str, Any], Any],
+) -> None:
+    data = copy.deepcopy(as_planned[0])
+    pool = data["groups"]["provincial_district_civil_servants"]["pools"]["pd_staff"]
+    pool["headcount"] = {"value": 1346, "range": [1200, 1500], "source": "assumption (test)"}
+    rp = _replan(data)
+    path = "groups.provincial_district_civil_servants.pools.pd_staff.headcount"
+    r = rp.scenario.uncertainties.ranges[path]
+    value = rp.scenario.groups["provincial_district_civil_servants"].pools["pd_staff"].headcount
+    assert (r.low, r.high) == pytest.approx((1200 * value / 1346, 1500 * value / 1346), abs=1)
+    assert any("keep it, scaled" in n for n in rp.notes)
