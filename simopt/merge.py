@@ -18,13 +18,17 @@ The rules (README, "Merging provinces"):
   different shares or levels take the stricter; other differences keep them apart per province;
 - course and exam numbers that differ are weighted by the eligible people each input's course is
   open to (range ends alike), unless ``--rule FIELD=first|max|min``; numbers that shape the model
-  (months, levels, attempts) must agree unless a rule says which to take;
+  (months, levels, attempts) must agree unless a rule says which to take; a pool the merged course
+  is open to but its own province's was not is marked ``former_closed_courses`` and weighs
+  nothing, so that a merged file weighs exactly its former provinces' own eligible people;
 - ceilings, seats and envelopes are summed; a ceiling that one input lacks is no ceiling;
 - the horizon starts at the latest start; end years must agree.
 
-Weights are carried by the data itself (pools are never pooled), so that a nested weighted mean
-equals the flat one: (A+B)+C and A+(B+C) give the same head counts and, to rounding at 12
-significant digits, the same numbers.
+Weights are carried by the data itself (pools are never pooled; each pool says which courses its
+former province did not open to it), so that a nested weighted mean equals the flat one:
+(A+B)+C and A+(B+C) give the same weights, head counts, ceilings, start state and record exactly
+and the same weighted numbers to the 12 significant digits a derived number keeps (the nested
+merge averages the first merge's rounded mean: the last digit may differ).
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ from simopt.yamlio import ASSUMPTION
 
 FORMER = "former_province"
 """Pool attribute naming the input a pool came from; a pool that has it keeps its id."""
+
+FORMER_CLOSED = "former_closed_courses"
+"""Pool attribute listing (space-separated) the courses the merged province opens to the pool
+that its former province did not (closed to its group, or not offered): the pool does not weigh
+in those courses' numbers, in this merge or in any merge of the merged file."""
 
 RULES = ("first", "max", "min")
 
@@ -551,7 +560,9 @@ def merge(provinces: Sequence[Province], options: MergeOptions) -> MergeResult:
     ex = [_Export(p) for p in provinces]
     layout = _layout(provinces, options.maps, report)
     horizon, start_year = _horizon(provinces, ex, report)
-    groups = _groups(provinces, ex, layout, dict(options.group_names), report)
+    course_groups = _merged_course_groups(provinces, layout)
+    closed = _closed_records(provinces, layout, course_groups)
+    groups = _groups(provinces, ex, layout, closed, dict(options.group_names), report)
     data: dict[str, Any] = {
         "name": options.name,
         "title": options.title
@@ -567,7 +578,7 @@ def merge(provinces: Sequence[Province], options: MergeOptions) -> MergeResult:
     promotions = _promotions(provinces, ex, layout)
     if promotions:
         data["promotions"] = promotions
-    data["courses"] = _courses(provinces, ex, layout, rules, report)
+    data["courses"] = _courses(provinces, ex, course_groups, rules, report)
     data["exams"] = _exams(provinces, ex, rules, report)
     sources = _funding_sources(provinces, report)
     if sources:
@@ -682,6 +693,7 @@ def _groups(
     provinces: Sequence[Province],
     ex: Sequence[_Export],
     layout: _Layout,
+    closed: Sequence[Mapping[str, tuple[str, ...]]],
     group_names: Mapping[str, str],
     report: _Report,
 ) -> dict[str, Any]:
@@ -694,7 +706,7 @@ def _groups(
         for pid, (gid, pool) in p.scenario.pools().items():
             new_group = layout.pool_group[i][pid]
             new_id = layout.pool_id[i][pid]
-            pools.setdefault(new_group, {})[new_id] = _pool(p, e, gid, pid, pool)
+            pools.setdefault(new_group, {})[new_id] = _pool(p, e, gid, pid, pool, closed[i][pid])
             names.setdefault(new_group, [])
             group_name = p.scenario.groups[gid].name
             if group_name and group_name not in names[new_group]:
@@ -780,16 +792,25 @@ def _funding(
     return out
 
 
-def _pool(p: Province, e: _Export, gid: str, pid: str, pool: Pool) -> dict[str, Any]:
+def _pool(
+    p: Province, e: _Export, gid: str, pid: str, pool: Pool, closed: Sequence[str]
+) -> dict[str, Any]:
+    """A pool as written in the merged file: one from an earlier merge as it was, any other named
+    with its province and marked with it; either marked with the courses its former province did
+    not open to it that the merged province does (``former_closed_courses``), when there are any."""
     noted = e.node(pool, f"groups.{gid}.pools.{pid}")
-    if FORMER in pool.attributes:  # from an earlier merge: as it was
-        return dict(noted)
+    attributes = {k: v for k, v in noted.get("attributes", {}).items() if k != FORMER_CLOSED}
+    if FORMER not in pool.attributes:
+        attributes[FORMER] = p.name
+    if closed:
+        attributes[FORMER_CLOSED] = " ".join(closed)
     out: dict[str, Any] = {}
     for name in Pool.model_fields:
-        if name == "name":
+        if name == "name" and FORMER not in pool.attributes:
             out[name] = f"{pool.name or pid} [{p.label}]"
         elif name == "attributes":
-            out[name] = _Flow({**noted.get("attributes", {}), FORMER: p.name})
+            if attributes:
+                out[name] = _Flow(attributes)
         elif name in noted:
             out[name] = noted[name]
     return out
@@ -808,16 +829,79 @@ def _promotions(
     return out
 
 
-def _open_eligible(p: Province, course: Course) -> float:
-    """Eligible people a course is open to in one input: the weight of that input's numbers."""
+def _recorded_closed(pool: Pool) -> tuple[str, ...]:
+    """The courses an earlier merge recorded as closed to the pool in its former province."""
+    text = pool.attributes.get(FORMER_CLOSED)
+    return () if text is None else tuple(str(text).split())
+
+
+def _closed_before(p: Province, gid: str, pool: Pool, cid: str) -> bool:
+    """Whether course ``cid`` was closed to a pool (of group ``gid`` in input ``p``) in the
+    province the pool came from: the input does not offer it, or not to the pool's group, or
+    (a pool from an earlier merge) its former province did not."""
+    course = p.scenario.courses.get(cid)
+    if course is None or (course.groups is not None and gid not in course.groups):
+        return True
+    return cid in _recorded_closed(pool)
+
+
+def _course_weight(p: Province, cid: str) -> float:
+    """Eligible people a course was open to in the provinces an input is made of (its own pools
+    its course is open to, less those marked closed by an earlier merge): the weight of that
+    input's numbers. Summed over the inputs of an earlier merge, so nested means weigh as flat."""
     return float(
         sum(
             pool.eligible
-            for gid, group in p.scenario.groups.items()
-            if course.groups is None or gid in course.groups
-            for pool in group.pools.values()
+            for gid, pool in p.scenario.pools().values()
+            if not _closed_before(p, gid, pool, cid)
         )
     )
+
+
+def _merged_course_groups(
+    provinces: Sequence[Province], layout: _Layout
+) -> dict[str, list[str] | None]:
+    """Each course's groups in the merged province: a course open to all in any input is open to
+    all (None); else the merged groups its groups' pools went to."""
+    ids = list(dict.fromkeys(cid for p in provinces for cid in p.scenario.courses))
+    out: dict[str, list[str] | None] = {}
+    for cid in ids:
+        having = [
+            (i, p, p.scenario.courses[cid].groups)
+            for i, p in enumerate(provinces)
+            if cid in p.scenario.courses
+        ]
+        if any(groups is None for _, _, groups in having):
+            out[cid] = None
+            continue
+        merged: dict[str, None] = {}
+        for i, p, groups in having:
+            for gid in groups or ():
+                for pid in p.scenario.groups[gid].pools:
+                    merged[layout.pool_group[i][pid]] = None
+        out[cid] = list(merged)
+    return out
+
+
+def _closed_records(
+    provinces: Sequence[Province],
+    layout: _Layout,
+    course_groups: Mapping[str, list[str] | None],
+) -> list[dict[str, tuple[str, ...]]]:
+    """Per input, pool → the courses the merged province opens to it that its former province
+    did not: what ``former_closed_courses`` records."""
+    out: list[dict[str, tuple[str, ...]]] = []
+    for i, p in enumerate(provinces):
+        records: dict[str, tuple[str, ...]] = {}
+        for pid, (gid, pool) in p.scenario.pools().items():
+            group = layout.pool_group[i][pid]
+            records[pid] = tuple(
+                cid
+                for cid, groups in course_groups.items()
+                if (groups is None or group in groups) and _closed_before(p, gid, pool, cid)
+            )
+        out.append(records)
+    return out
 
 
 def _resolve(
@@ -866,7 +950,7 @@ def _resolve(
 def _courses(
     provinces: Sequence[Province],
     ex: Sequence[_Export],
-    layout: _Layout,
+    course_groups: Mapping[str, list[str] | None],
     rules: _Rules,
     report: _Report,
 ) -> dict[str, Any]:
@@ -897,9 +981,10 @@ def _courses(
                 texts = list(dict.fromkeys(v for _, _, _, v in values if v))
                 course["name"] = " / ".join(texts)
             elif name == "groups":
-                course_groups = _course_groups(values, layout)
-                if course_groups is not None:
-                    course["groups"] = _FlowList(course_groups)
+                merged_groups = course_groups[cid]
+                if merged_groups is not None:
+                    course["groups"] = _FlowList(merged_groups)
+                _report_course_groups(here, values, merged_groups, report)
             elif name in ("seats_per_year", "classes_per_year"):
                 limited = [(p.name, e.num(path, v)) for _, p, e, v in values if v is not None]
                 if len(limited) == len(values):
@@ -910,10 +995,7 @@ def _courses(
                         "limited + unlimited is unlimited: the merged course has no limit"
                     )
             else:
-                parts = [
-                    (p.name, e.num(path, v), _open_eligible(p, p.scenario.courses[cid]))
-                    for _, p, e, v in values
-                ]
+                parts = [(p.name, e.num(path, v), _course_weight(p, cid)) for _, p, e, v in values]
                 course[name] = _resolve(
                     path,
                     parts,
@@ -925,19 +1007,23 @@ def _courses(
     return out
 
 
-def _course_groups(
-    values: Sequence[tuple[int, Province, _Export, Any]], layout: _Layout
-) -> list[str] | None:
-    """A course open to all in any input is open to all; else the merged groups its groups'
-    pools went to."""
-    if any(v is None for _, _, _, v in values):
-        return None
-    out: dict[str, None] = {}
-    for i, p, _, groups in values:
-        for gid in groups:
-            for pid in p.scenario.groups[gid].pools:
-                out[layout.pool_group[i][pid]] = None
-    return list(out)
+def _report_course_groups(
+    here: str,
+    values: Sequence[tuple[int, Province, _Export, Any]],
+    merged: Sequence[str] | None,
+    report: _Report,
+) -> None:
+    """A line when the inputs open a course to different groups: the merged course is open to
+    more people than some input's was; those people do not weigh in its numbers."""
+    shown = [None if v is None else tuple(v) for _, _, _, v in values]
+    if len(set(shown)) < 2:
+        return
+    report.add(
+        f"{here}.groups: "
+        + ", ".join(f"{p.name} {'all' if v is None else ' + '.join(v)}" for _, p, _, v in values)
+        + f" → {'all' if merged is None else ' + '.join(merged)}; the pools it was closed to in "
+        f"their former province are marked {FORMER_CLOSED} and do not weigh in its numbers"
+    )
 
 
 def _exams(
@@ -1472,9 +1558,17 @@ def _actuals(
     start_year: int,
     report: _Report,
 ) -> dict[str, Any]:
-    """Records of the same year side by side: pool-keyed parts under the new pool ids; course-
-    and source-keyed parts summed when every input recorded them that year (a sum of one
-    province's record would read as the whole province's), else dropped with a line."""
+    """Records of the same year side by side under the new pool ids, or summed, each part kept
+    only where a partial record cannot read as a whole one:
+
+    - ``enrolments`` only when every input recorded enrolments that year: a pool a year's
+      enrolments leave out enrolled nobody, so one province's record would say that nobody in
+      the others enrolled; else dropped for every province, with a line;
+    - ``headcount`` and ``certified`` (surveys) per pool, as recorded: a pool a survey leaves out
+      was not surveyed, so a survey of some pools is a true survey of those;
+    - course- and source-keyed parts (exams, completions, spending) summed when every input
+      recorded them that year (a sum of one province's record would read as the whole
+      province's), else dropped with a line."""
     having = [
         (i, p, e)
         for i, (p, e) in enumerate(zip(provinces, ex, strict=True))
@@ -1517,10 +1611,24 @@ def _actuals(
                 recorded.append(p.name)
                 for pid, v in values.items():
                     side[layout.pool_id[i][pid]] = e.node(v, f"{here}.{part}.{pid}")
-            if side:
+            if not recorded:
+                continue
+            if part == "enrolments":
+                if len(recorded) < len(provinces):
+                    report.add(
+                        f"{here}.enrolments: recorded by {', '.join(recorded)} only: dropped for "
+                        "every province (a pool left out of a year's enrolments reads as nobody "
+                        "enrolled)"
+                    )
+                    continue
+                rec[part] = side  # every input recorded that year: {} is "nobody enrolled"
+            elif side:
                 rec[part] = side
                 if len(recorded) < len(provinces):
-                    report.add(f"{here}.{part}: recorded for {', '.join(recorded)}'s pools only")
+                    report.add(
+                        f"{here}.{part}: recorded for {', '.join(recorded)}'s pools only (a "
+                        "survey of those pools; the others' are unsurveyed)"
+                    )
         for part, fields in (
             ("exams", ("sat", "passed")),
             ("completions", ("finished", "completed")),

@@ -19,10 +19,11 @@ example (the new Tây Ninh, the district level gone):
 Pools stay apart with their ids prefixed by each input's name (long_an_pd_staff); groups merge
 by id; --map OLD=NEW moves a group's pools (or one pool's, by its id) into group NEW. Targets of
 the same id add their minimum counts; differing shares or levels take the stricter. Course and
-exam numbers that differ are weighted by the eligible people the course is open to (range ends
-alike) unless --rule FIELD=first|max|min; months, levels and attempts must agree unless a rule
-chooses. Ceilings and seats are summed; one input without a ceiling means none. The horizon
-starts at the latest start. Every decision is printed and written into the file's header."""
+exam numbers that differ are weighted by the eligible people the course is open to in each
+province (range ends alike; pools it was closed to there are marked former_closed_courses) unless
+--rule FIELD=first|max|min; months, levels and attempts must agree unless a rule chooses.
+Ceilings and seats are summed; one input without a ceiling means none. The horizon starts at the
+latest start. Every decision is printed and written into the file's header."""
 
 
 def add_parser(sub: Any) -> None:
@@ -67,7 +68,11 @@ def add_parser(sub: Any) -> None:
         help="the display name of a merged group, e.g. one --map created (repeatable)",
     )
     p.add_argument(
-        "-o", "--output", required=True, metavar="OUT.yaml", help="the merged scenario file"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.yaml",
+        help="the merged scenario file, in a directory that exists (it is not created)",
     )
     p.set_defaults(func=cmd_merge)
 
@@ -78,6 +83,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from simopt.merge import MergeError, MergeOptions, describe, merge_files, parse_pairs
 
     out = Path(args.output)
+    _check_output(out, args.output)
     for f in args.files:
         if Path(f).exists() and out.exists() and Path(f).resolve() == out.resolve():
             raise MergeError(f"-o {printable(args.output)} is one of the inputs; write elsewhere")
@@ -96,8 +102,36 @@ def cmd_merge(args: argparse.Namespace) -> int:
     merged = merge_files(
         args.files, options, command="simopt " + shlex.join(argv), output=str(args.output)
     )
-    write_text_atomic(out, merged.text)
+    _check_output(out, args.output)  # again: the merge may take a while
+    try:
+        write_text_atomic(out, merged.text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise MergeError(
+            f"-o {printable(args.output)}: cannot write it ({reason}); nothing written"
+        ) from None
     lines = [f"{args.output}: merged scenario '{args.name}' ({describe(merged.scenario)})"]
     lines += [f"  {line}" for line in merged.report]
     print("\n".join(printable(line) for line in lines))
     return 0
+
+
+def _check_output(out: Path, given: str) -> None:
+    """Refuse, in one line naming the ``-o`` path, an output that is a directory or whose
+    directory is missing (merge creates no directories: a mistyped path would otherwise leave a
+    file somewhere unexpected)."""
+    from simopt.errors import printable
+    from simopt.merge import MergeError
+
+    shown = printable(given)
+    if out.is_dir():
+        example = printable(str(out / "merged.yaml"))
+        raise MergeError(f"-o {shown}: is a directory; name the file to write, e.g. {example}")
+    parent = out.parent
+    if not parent.exists():
+        raise MergeError(
+            f"-o {shown}: its directory {printable(str(parent))} does not exist; simopt merge "
+            "does not create directories: create it first or write elsewhere"
+        )
+    if not parent.is_dir():
+        raise MergeError(f"-o {shown}: {printable(str(parent))} is not a directory")

@@ -14,6 +14,7 @@ import yaml
 from simopt.dynamics import compile_dynamics
 from simopt.merge import (
     FORMER,
+    FORMER_CLOSED,
     MergeError,
     MergeOptions,
     MergeResult,
@@ -464,3 +465,220 @@ def test_the_bundled_merged_scenarios_are_what_the_command_in_their_header_build
         assert main(argv) == 0
         again = (tmp_path / f"{name}.yaml").read_text("utf-8")
         assert again.replace(str(tmp_path / f"{name}.yaml"), f"scenarios/{name}.yaml") == text
+
+
+def n(value: Any, source: str = "assumption: a test figure") -> dict[str, Any]:
+    return {"value": value, "source": source}
+
+
+def _differing_inputs() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Long An, Tây Ninh and Quảng Trị whose courses are open to different groups (and one course
+    only two of them offer), with exam numbers, budgets, start states and records to merge."""
+    la, tn, qt = data("long_an"), data("tay_ninh"), data("quang_tri")
+    la["courses"]["level3"]["groups"] = ["commune_civil_servants"]
+    tn["courses"]["level4"]["groups"] = ["public_employees", PD]
+    qt["courses"]["level3"]["groups"] = [PD, "commune_civil_servants"]
+    refresher = {
+        "entry_level": n(3),
+        "target_level": n(4),
+        "duration_months": n(13),
+        "tuition_vnd_per_trainee": {**n(9_000_000), "range": [7e6, 12e6]},
+        "exam_pass_probability": {**n(0.5), "range": [0.4, 0.6]},
+    }
+    la["courses"]["refresher"] = {**refresher, "groups": ["public_employees"]}
+    qt["courses"]["refresher"] = {
+        **refresher,
+        "tuition_vnd_per_trainee": {**n(8_000_000), "range": [6e6, 11e6]},
+        "completion_rate": n(0.8),
+    }
+    tn["exams"]["fee_vnd"] = n(1_700_000)
+    qt["exams"]["retake_pass_factor"] = {**n(0.85), "range": [0.75, 0.95]}
+    for i, d in enumerate((la, tn, qt), start=1):
+        d["budget"] = {
+            **d["budget"],
+            "ceiling_vnd_per_year": n(i * 1e11),
+            "ceiling_vnd_by_year": {2024: n(i * 5e10)},
+            "source_ceilings_vnd_per_year": {"unit_funds": n(i * 2e10)},
+            "envelopes": {
+                "p2": {"first_year": n(2026), "last_year": n(2030), "ceiling_vnd": n(i * 3e11)}
+            },
+            "total_ceiling_vnd": n(i * 1e12),
+        }
+    la["start"] = {
+        "in_course": [
+            {"pool": "pe_staff", "course": "refresher", "intake_year": 2020, "people": 40}
+        ],
+        "waiting": [{"pool": "pe_staff", "course": "level4", "attempts_used": 1, "people": 100}],
+        "queued": [{"pool": "commune_rural", "course": "level3", "people": 30}],
+    }
+    qt["start"] = {
+        "in_course": [
+            {"pool": "pe_leaders", "course": "refresher", "intake_year": 2021, "people": 12}
+        ],
+        "queued": [{"pool": "pd_staff", "course": "level3", "people": 25}],
+    }
+    for d, k in ((la, 5), (tn, 3), (qt, 2)):
+        d["actuals"] = {
+            "years": {
+                2023: {
+                    "enrolments": {
+                        "pe_staff": {"level4": 100 * k},
+                        "commune_rural": {"level3": 10 * k},
+                    },
+                    "exams": {"level4": {"sat": 80 * k, "passed": 50 * k}},
+                    "spending_vnd": {"unit_funds": k * 1e9},
+                    "certified": {"pe_staff": {3: 1000 * k}},
+                },
+                2024: {"enrolments": {"pe_leaders": {"level4": 20 * k}}},
+            }
+        }
+    del qt["actuals"]["years"][2024]  # a year Quảng Trị did not record: its enrolments go
+    return la, tn, qt
+
+
+def agree(a: Any, b: Any, where: str = "") -> None:
+    """Equal, but for derived numbers: the same to the 12 significant digits a merge keeps (a
+    nested merge averages the first merge's rounded mean, so the last digit may differ)."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-10), (where, a, b)
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert list(a) == list(b), (where, list(a), list(b))
+        for k in a:
+            agree(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        assert len(a) == len(b), (where, a, b)
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            agree(x, y, f"{where}.{i}")
+    else:
+        assert a == b, (where, a, b)
+
+
+def test_merging_is_associative_when_a_course_is_open_to_different_groups() -> None:
+    la, tn, qt = _differing_inputs()
+    opts: dict[str, Any] = {"maps": TO_PROVINCIAL}
+    flat, _ = run(la, tn, qt, **opts)
+    ab, _ = run(la, tn, name="ab", **opts)
+    ab_c, _ = run(as_province(ab), qt, **opts)
+    bc, _ = run(tn, qt, name="bc", **opts)
+    a_bc, _ = run(la, as_province(bc), **opts)
+    # the weight of each province is the eligible people its own course was open to
+    w_la = sum(
+        p.eligible for _, p in province(la).scenario.groups["commune_civil_servants"].pools.items()
+    )
+    w_tn = sum(p.eligible for _, p in province(tn).scenario.pools().values())
+    w_qt = sum(
+        p.eligible
+        for g in (PD, "commune_civil_servants")
+        for p in province(qt).scenario.groups[g].pools.values()
+    )
+    expected = (w_la * 0.75 + w_tn * 0.72 + w_qt * 0.75) / (w_la + w_tn + w_qt)
+    assert_close(flat.courses["level3"].exam_pass_probability, expected, 1e-11)
+    for nested in (ab_c, a_bc):
+        assert nested.horizon == flat.horizon
+        # pools exactly, with the courses their former province did not open to them
+        assert nested.pools() == flat.pools()
+        # every weighted number: course and exam fields, their ranges, funding shares
+        agree(nested.model_dump()["courses"], flat.model_dump()["courses"], "courses")
+        agree(nested.exams.model_dump(), flat.exams.model_dump(), "exams")
+        agree(
+            {g: dict(v.funding) for g, v in nested.groups.items()},
+            {g: dict(v.funding) for g, v in flat.groups.items()},
+            "funding",
+        )
+        assert set(nested.uncertainties.ranges) == set(flat.uncertainties.ranges)
+        for path, r in flat.uncertainties.ranges.items():
+            other = nested.uncertainties.ranges[path]
+            agree(
+                (other.value, other.low, other.high, other.distribution, other.sd),
+                (r.value, r.low, r.high, r.distribution, r.sd),
+                path,
+            )
+        # sums: exactly
+        assert nested.budget == flat.budget
+        assert nested.start == flat.start
+        assert nested.actuals is not None and flat.actuals is not None
+        assert nested.actuals.years == flat.actuals.years
+        assert {t: (v.min_count, v.share, v.groups) for t, v in nested.targets.items()} == {
+            t: (v.min_count, v.share, v.groups) for t, v in flat.targets.items()
+        }
+    b = flat.budget
+    assert (b.ceiling_vnd_per_year, b.ceiling_vnd_by_year, b.total_ceiling_vnd) == (
+        6e11,
+        {2024: 3e11},
+        6e12,
+    )
+    assert b.envelopes["p2"].ceiling_vnd == 1.8e12
+    assert [(e.pool, e.intake_year) for e in flat.start.in_course] == [
+        ("long_an_pe_staff", 2021),  # Long An's state of 2021 taken as of 2022
+        ("quang_tri_pe_leaders", 2021),
+    ]
+    assert flat.actuals is not None
+    assert flat.actuals.years[2023].exams is not None
+    assert flat.actuals.years[2023].exams["level4"].passed == 50 * 10
+    assert 2024 not in flat.actuals.years  # enrolments of two provinces of three: dropped
+
+
+def test_a_pool_a_course_was_closed_to_does_not_weigh_in_its_numbers() -> None:
+    la, tn, _ = _differing_inputs()
+    s, result = run(la, tn, maps=TO_PROVINCIAL)
+    ps = s.pools()
+    assert s.courses["level3"].groups is None  # open to all in Tây Ninh: open to all
+    assert ps["long_an_pe_staff"][1].attributes[FORMER_CLOSED] == "level3"
+    assert ps["long_an_pd_staff"][1].attributes[FORMER_CLOSED] == "level3"
+    assert FORMER_CLOSED not in ps["long_an_commune_rural"][1].attributes
+    # the refresher only Long An offers, to its public employees: open to them only
+    assert s.courses["refresher"].groups == ("public_employees",)
+    assert ps["tay_ninh_pe_staff"][1].attributes[FORMER_CLOSED] == "refresher"
+    assert FORMER_CLOSED not in ps["tay_ninh_pd_staff"][1].attributes
+    line = next(x for x in result.report if x.startswith("courses.level3.groups"))
+    assert "long_an commune_civil_servants, tay_ninh all → all" in line and FORMER_CLOSED in line
+    la_commune = sum(
+        p.eligible for p in province(la).scenario.groups["commune_civil_servants"].pools.values()
+    )
+    w_tn = sum(p.eligible for _, p in province(tn).scenario.pools().values())
+    level3 = next(x for x in result.report if x.startswith("courses.level3.tuition"))
+    assert f"long_an {la_commune:,}, tay_ninh {w_tn:,}" in level3
+    # bundled inputs open every course to all: nothing is marked
+    s, _ = run("long_an", "tay_ninh")
+    assert all(FORMER_CLOSED not in p.attributes for _, p in s.pools().values())
+
+
+def test_enrolments_are_kept_only_for_years_every_province_recorded_them() -> None:
+    la, tn = data("long_an"), data("tay_ninh")
+    la["actuals"] = {
+        "years": {
+            2022: {"enrolments": {"pe_staff": {"level4": 500}}},
+            2023: {
+                "enrolments": {"pe_staff": {"level4": 400}},
+                "headcount": {"pe_staff": 25000},
+                "certified": {"pe_staff": {3: 8000, 4: 6000}},
+            },
+        }
+    }
+    tn["actuals"] = {
+        "years": {
+            2022: {"enrolments": {}},  # recorded: nobody enrolled
+            2024: {
+                "enrolments": {"pe_staff": {"level4": 200}},
+                "certified": {"pd_staff": {3: 300}},
+            },
+        }
+    }
+    s, result = run(la, tn)
+    assert s.actuals is not None
+    years = s.actuals.years
+    assert years[2022].enrolments == {"long_an_pe_staff": {"level4": 500}}
+    # 2023: Long An's alone would read as nobody in Tây Ninh enrolling: dropped; the survey stays
+    assert years[2023].enrolments is None
+    assert years[2023].headcount == {"long_an_pe_staff": 25000}
+    assert years[2023].certified == {"long_an_pe_staff": {3: 8000, 4: 6000}}
+    assert years[2024].enrolments is None
+    assert years[2024].certified == {"tay_ninh_pd_staff": {3: 300}}
+    report = "\n".join(result.report)
+    assert "actuals.years.2023.enrolments: recorded by long_an only: dropped" in report
+    assert "actuals.years.2024.enrolments: recorded by tay_ninh only: dropped" in report
+    assert "actuals.years.2023.certified: recorded for long_an's pools only" in report
+    # a province without any record: no year keeps its enrolments
+    s, _ = run(la, "tay_ninh")
+    assert s.actuals is not None
+    assert all(rec.enrolments is None for rec in s.actuals.years.values())

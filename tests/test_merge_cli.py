@@ -95,3 +95,49 @@ def test_the_output_may_not_overwrite_an_input(
     assert main(["merge", str(copy), TN, "--name", "m", "-o", str(copy)]) == 2
     assert "is one of the inputs" in capsys.readouterr().err
     assert copy.read_bytes() == Path(LA).read_bytes()
+
+
+def test_an_output_that_is_a_directory_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["merge", LA, TN, "--name", "m", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"simopt: -o {tmp_path}: is a directory; name the file to write, e.g. " + (
+        f"{tmp_path / 'merged.yaml'}\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_a_missing_output_directory_is_refused_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no" / "such" / "m.yaml"
+    assert main(["merge", LA, TN, "--name", "m", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"simopt: -o {out}: ")
+    assert f"its directory {out.parent} does not exist" in err
+    assert "does not create directories" in err
+    assert list(tmp_path.iterdir()) == []
+    # a file where the directory should be
+    (tmp_path / "f").write_text("x", "utf-8")
+    out = tmp_path / "f" / "m.yaml"
+    assert main(["merge", LA, TN, "--name", "m", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"simopt: -o {out}: {tmp_path / 'f'} is not a directory\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
+
+
+def test_a_failed_write_names_the_output_not_a_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simopt.iofiles
+
+    def refuse(path: object, text: str) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.yaml.abc123"))
+
+    monkeypatch.setattr(simopt.iofiles, "write_text_atomic", refuse)
+    out = tmp_path / "m.yaml"
+    assert main(["merge", LA, TN, "--name", "m", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"simopt: -o {out}: cannot write it (Permission denied); nothing written\n"
+    assert ".m.yaml." not in err and not out.exists()
