@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.simopt-installed
 SCENARIO ?= scenarios/long_an.yaml
 
-.PHONY: plan test lint typecheck pytest bench clean system-packages
+.PHONY: plan test lint typecheck pytest bench clean system-packages serve
 
 # Tests use real parts: LibreOffice recalculates the workbook's formulas, headless Chromium
 # renders the report, DejaVu fonts give both Vietnamese diacritics. Installed with apt when
@@ -51,6 +51,10 @@ pytest: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# the web app on http://127.0.0.1:8000/ (create the first user: $(BIN)/simopt users add NAME --role admin)
+serve: $(STAMP)
+	$(BIN)/simopt serve
 
 bench: $(STAMP)
 	$(BIN)/python -m simopt.bench

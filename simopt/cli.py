@@ -1281,8 +1281,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_voi.add_parser(sub)
     cli_discovery.add_parser(sub)
     from simopt import merge_cli
+    from simopt.web import cli as web_cli
 
     merge_cli.add_parser(sub)
+    web_cli.add_parsers(sub)
     return parser
 
 
