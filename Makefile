@@ -10,7 +10,7 @@ SCENARIO ?= scenarios/long_an.yaml
 # Tests use real parts: LibreOffice recalculates the workbook's formulas, headless Chromium
 # renders the report, DejaVu fonts give both Vietnamese diacritics. Installed with apt when
 # missing (as root, or through sudo).
-SYSTEM_PACKAGES := soffice:libreoffice-calc-nogui chromium:chromium \
+SYSTEM_PACKAGES := soffice:libreoffice-calc-nogui chromium:chromium chromedriver:chromium-driver \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 $(STAMP): pyproject.toml

@@ -358,6 +358,132 @@ def bench_plan(scenario_path: str, reps: int) -> None:
     )
 
 
+def bench_web_whatif(scenario_path: str, requests: int = 20) -> None:
+    """The what-if panel through HTTP — the app served by uvicorn in a thread on a free local
+    port, a logged-in client posting the htmx form — beside the same what-ifs called as a
+    library function (``simopt.web.whatif.answer`` on a model parsed once), the baseline. Both
+    are warm (the version parsed, its answer as saved made); then twenty at once through HTTP,
+    each on its own connection, on this machine's cores."""
+    import hashlib
+    import re
+    import socket
+    import tempfile
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import httpx
+    import uvicorn
+
+    from simopt.web.accounts import create_user, get_or_create_province
+    from simopt.web.app import create_app
+    from simopt.web.models import Scenario as ScenarioRow
+    from simopt.web.models import ScenarioVersion
+    from simopt.web.settings import WebSettings
+    from simopt.web.whatif import REPS, WhatIfModel, answer
+
+    text = Path(scenario_path).read_text(encoding="utf-8")
+    forms = [
+        {"pass-level4": str(45 + i % 15), "attrition": f"{1 + (i % 4) / 10:.1f}"}
+        for i in range(requests)
+    ]
+    password = "bench password, long enough"
+
+    def p90(times: list[float]) -> float:
+        return float(np.percentile(times, 90))
+
+    with tempfile.TemporaryDirectory(prefix="simopt-bench-web-") as tmp:
+        app = create_app(WebSettings(results_dir=Path(tmp) / "results"))
+        with app.state.web.sessions() as db:
+            user = create_user(db, "bench", password, "viewer", provinces=["Long An"])
+            province = get_or_create_province(db, "Long An")
+            row = ScenarioRow(province_id=province.id, name="long_an")
+            db.add(row)
+            db.flush()
+            version = ScenarioVersion(
+                scenario_id=row.id,
+                number=1,
+                yaml_text=text,
+                sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                author_id=user.id,
+            )
+            db.add(version)
+            db.commit()
+            version_id = version.id
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        token = re.compile(r'name="csrf_token" value="([^"]+)"')
+        try:
+            while not server.started:
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=120) as c:
+                found = token.search(c.get("/login").text)
+                assert found is not None
+                c.post(
+                    "/login",
+                    data={"username": "bench", "password": password, "csrf_token": found[1]},
+                    follow_redirects=True,
+                )
+                page = c.get(f"/versions/{version_id}/whatif")  # parses, answers as saved
+                found = token.search(page.text)
+                assert page.status_code == 200 and found is not None
+                headers = {"HX-Request": "true", "X-CSRF-Token": found[1]}
+                url = f"/versions/{version_id}/whatif"
+                c.post(url, data=forms[0], headers=headers)  # warm
+
+                def ask(form: dict[str, str], client: httpx.Client = c) -> float:
+                    start = time.perf_counter()
+                    answer_ = client.post(url, data=form, headers=headers)
+                    took = time.perf_counter() - start
+                    if answer_.status_code != 200 or "whatif-result" not in answer_.text:
+                        raise RuntimeError(f"what-if answered {answer_.status_code}")
+                    return took
+
+                http = [ask(form) for form in forms]
+
+                def ask_alone(form: dict[str, str]) -> float:
+                    with httpx.Client(base_url=base, timeout=120, cookies=c.cookies) as own:
+                        return ask(form, own)
+
+                with ThreadPoolExecutor(max_workers=requests) as pool:
+                    together = list(pool.map(ask_alone, forms))
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            app.state.web.engine.dispose()
+
+    model = WhatIfModel(text, scenario_path)
+    answer(model, model.parse(forms[0]))  # warm: the answer as saved, the solver
+    library = []
+    for form in forms:
+        start = time.perf_counter()
+        answer(model, model.parse(form))
+        library.append(time.perf_counter() - start)
+    lib_median = statistics.median(library)
+    print(
+        f"what-if through HTTP ({scenario_path}, uvicorn in a thread, {requests} requests one "
+        f"after another, {REPS} replications each): median {statistics.median(http):.2f} s, "
+        f"90th percentile {p90(http):.2f} s (goal: median < 2 s)"
+    )
+    print(
+        f"  the same what-ifs as a library call (whatif.answer, model parsed once): median "
+        f"{lib_median:.2f} s, 90th percentile {p90(library):.2f} s; HTTP adds "
+        f"{(statistics.median(http) - lib_median) * 1e3:.0f} ms at the median"
+    )
+    print(
+        f"  {requests} at once through HTTP, each on its own connection: median "
+        f"{statistics.median(together):.2f} s, 90th percentile {p90(together):.2f} s, slowest "
+        f"{max(together):.2f} s (every one answered)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simopt.bench", description=__doc__)
     parser.add_argument("--scenario", default="scenarios/long_an.yaml")
@@ -398,6 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the experiments layer: typed overrides, Sobol, Dask throughput, a national sweep on Dask
     from simopt.experiments import bench as experiments
 
+    bench_web_whatif(args.scenario)
     experiments.bench_overrides(args.scenario)
     experiments.bench_sobol(args.scenario)
     experiments.bench_dask_throughput(args.scenario)

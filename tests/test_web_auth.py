@@ -29,6 +29,17 @@ pytest_plugins = ["web_fixtures"]
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 WEB = Path(__file__).resolve().parents[1] / "simopt" / "web"
 
+SCENARIO_PATH_SAMPLES: dict[str, str] = {"scenario_id": "1", "number": "1", "section": "courses"}
+"""PATH_SAMPLES entries for the scenario pages (``routes_scenarios.py``), added to
+``web_fixtures.PATH_SAMPLES`` by the ``path_samples`` fixture below."""
+RUNS_PATH_SAMPLES: dict[str, str] = {"version_id": "1", "run_id": "1", "filename": "schedule.csv"}
+"""PATH_SAMPLES entries for the run and what-if pages (``routes_runs.py``, ``routes_whatif.py``)."""
+
+
+@pytest.fixture
+def path_samples(path_samples: dict[str, str]) -> dict[str, str]:
+    return {**path_samples, **SCENARIO_PATH_SAMPLES, **RUNS_PATH_SAMPLES}
+
 
 def _fill(path_format: str, params: Any, samples: dict[str, str]) -> str:
     missing = [p for p in params if p not in samples]

@@ -16,7 +16,17 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from simopt.web import errors, routes_admin, routes_auth, routes_home
+from simopt.web import (
+    errors,
+    jobs,
+    routes_admin,
+    routes_auth,
+    routes_home,
+    routes_merge,
+    routes_runs,
+    routes_scenarios,
+    routes_whatif,
+)
 from simopt.web.csrf import csrf_protect
 from simopt.web.db import open_database, stored_secret_key
 from simopt.web.middleware import BodyLimit, SecurityHeaders
@@ -37,6 +47,10 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(routes_auth.router),
     PageGroup(routes_home.router, (NavItem("home", "web.nav.home"),)),
     # routes_scenarios, routes_runs…: one line each, here, in the order of the navigation bar
+    PageGroup(routes_scenarios.router, (NavItem("scenarios", "web.scenarios.nav"),)),
+    PageGroup(routes_merge.router, (NavItem("merge", "web.scenarios.merge.nav", "planner"),)),
+    PageGroup(routes_runs.router, (NavItem("runs", "web.runs.nav"),)),
+    PageGroup(routes_whatif.router),
     PageGroup(routes_admin.router, (NavItem("admin_users", "web.nav.admin_users", "admin"),)),
 ]
 """Every page group of the app, in the order of the navigation bar."""
@@ -59,7 +73,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.start(_app)  # the background runs: settle what a previous server left, start
         yield
+        jobs.stop(_app)
         engine.dispose()
 
     app = FastAPI(
