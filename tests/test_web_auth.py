@@ -662,3 +662,13 @@ def test_a_request_value_becomes_a_path_only_as_a_checked_id(tmp_path: Path) -> 
             attempt()
     assert "long_an" in paths.bundled_scenarios(Path("scenarios"))
     assert paths.bundled_scenario(Path("scenarios"), "long_an").name == "long_an.yaml"
+
+
+def test_an_id_too_large_for_the_database_is_a_page_that_does_not_exist(
+    logged_in: Any,
+) -> None:
+    client = logged_in("planner", provinces=["Long An"])
+    for url in ("/runs/99999999999999999999999", "/scenarios/99999999999999999999999"):
+        answer = client.get(url)
+        assert answer.status_code == 404, (url, answer.status_code)
+        assert "Traceback" not in answer.text

@@ -30,6 +30,7 @@ from simopt.web import (
 from simopt.web.csrf import csrf_protect
 from simopt.web.db import open_database, stored_secret_key
 from simopt.web.middleware import BodyLimit, SecurityHeaders
+from simopt.web.paths import ids_in_range
 from simopt.web.settings import WebSettings
 from simopt.web.state import WebState
 from simopt.web.templating import NavItem, make_templates
@@ -85,7 +86,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(ids_in_range), Depends(csrf_protect)],
         lifespan=lifespan,
     )
     state = WebState(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fastapi import HTTPException, Request
+
 SCENARIO_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 """A scenario's ``name`` (the scenario file's identifier rule) and its folder under results."""
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-[a-z][a-z0-9-]{0,40}-[0-9a-f]{6}")
@@ -105,3 +107,17 @@ def bundled_scenario(scenarios_dir: Path, name: str) -> Path:
     if not path.is_file():
         raise UnsafePath(f"no bundled scenario {name!r}")
     return path
+
+
+DATABASE_INT_LIMIT = 2**63
+"""Integers a database column holds (SQLite and PostgreSQL BIGINT): a larger id names nothing."""
+
+
+def ids_in_range(request: Request) -> None:
+    """An app-wide dependency: a whole-number path parameter too large for the database is a
+    page that does not exist (404), not an error deep in the database driver."""
+    for value in request.path_params.values():
+        # the router hands path parameters over as text; FastAPI converts them afterwards
+        text = str(value)
+        if text.lstrip("-").isdigit() and not -DATABASE_INT_LIMIT <= int(text) < DATABASE_INT_LIMIT:
+            raise HTTPException(status_code=404)
