@@ -27,7 +27,7 @@ The optimiser uses the expectations in :class:`CohortProfile`; the simulators dr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simopt.scenario import MAX_LEVEL, Scenario
-from simopt.start import Carried, compile_start
+from simopt.start import COURSE_END, SITTING, Carried, compile_start
 
 N_LEVELS = MAX_LEVEL + 1
 DEFAULT_SOURCE = "state_budget"
@@ -246,38 +246,70 @@ def cohort_profile(
     completion: float,
     yearly_attrition: float,
 ) -> CohortProfile:
+    """Expected fate per person enrolled, by year offset from the intake year: the walk of
+    :func:`cohort_fate` with the cohort's events timed from 1 January of its intake year."""
     start = intake_month - 1
+    events = [(start + duration_months, COURSE_END, 0)]
+    events += [(start + s.months_after_intake, SITTING, s.attempt) for s in sittings]
+    chance = {s.attempt: s.pass_probability for s in sittings}
+    return cohort_fate(
+        tuple(events),
+        since=start,
+        n_years=0,
+        completion=completion,
+        pass_probability=chance.__getitem__,
+        yearly_attrition=yearly_attrition,
+    )
 
-    def alive(months_after_intake: float) -> float:
-        return float((1.0 - yearly_attrition) ** (months_after_intake / 12.0))
 
-    last_year = max([s.year_offset for s in sittings] + [(start + duration_months - 1) // 12])
-    n = last_year + 1
+def cohort_fate(
+    events: tuple[tuple[int, int, int], ...],
+    *,
+    since: int,
+    n_years: int,
+    completion: float,
+    pass_probability: Callable[[int], float],
+    yearly_attrition: float,
+) -> CohortProfile:
+    """Expected fate per person of a cohort whose ``events`` — (month, COURSE_END or SITTING,
+    attempt), in months from 1 January of year 0 — are still to come, counted from month
+    ``since`` (its intake, or 1 January for a cohort carried into the horizon). Without a
+    COURSE_END event the cohort has completed already. Year ``k`` ends at month 12 (k + 1);
+    at least ``n_years`` years."""
+
+    def alive(months: float) -> float:
+        return float((1.0 - yearly_attrition) ** (months / 12.0))
+
+    end = next((m for m, kind, _ in events if kind == COURSE_END), 0)
+    done = completion if any(kind == COURSE_END for _, kind, _ in events) else 1.0
+    sittings = [(m, a) for m, kind, a in events if kind == SITTING]
+    last = max([(m - 1) // 12 for m, _ in sittings] + [(end - 1) // 12, 0])
+    n = max(n_years, last + 1)
     certified = [0.0] * n
     pipeline = [0.0] * n
-    sit = [0.0] * n
+    sat = [0.0] * n
     not_passed = 1.0  # probability a completer has not passed before the current sitting
-    for s in sittings:
-        sit[s.year_offset] += completion * not_passed * alive(s.months_after_intake)
-        passed_here = not_passed * s.pass_probability
-        year_end = 12 * (s.year_offset + 1) - start
-        certified[s.year_offset] += completion * passed_here * alive(year_end)
-        not_passed *= 1.0 - s.pass_probability
+    for month, attempt in sittings:
+        k = (month - 1) // 12
+        p = pass_probability(attempt)
+        sat[k] += done * not_passed * alive(month - since)
+        certified[k] += done * not_passed * p * alive(12 * (k + 1) - since)
+        not_passed *= 1.0 - p
     for k in range(n):
-        year_end = 12 * (k + 1) - start
-        if year_end < duration_months:
-            pipeline[k] = alive(year_end)
+        year_end = 12 * (k + 1)
+        if year_end < end:
+            pipeline[k] = alive(year_end - since)
             continue
         # completers who have neither passed nor used their last sitting by the year's end
         waiting = 0.0
         not_passed = 1.0
-        for s in sittings:
-            if s.months_after_intake > year_end:
+        for month, attempt in sittings:
+            if month > year_end:
                 waiting = not_passed
                 break
-            not_passed *= 1.0 - s.pass_probability
-        pipeline[k] = completion * waiting * alive(year_end)
-    return CohortProfile(tuple(certified), tuple(pipeline), tuple(sit))
+            not_passed *= 1.0 - pass_probability(attempt)
+        pipeline[k] = done * waiting * alive(year_end - since)
+    return CohortProfile(tuple(certified), tuple(pipeline), tuple(sat))
 
 
 def sitting_pass_probability(first: Any, retake_factor: Any, attempt: int) -> Any:

@@ -92,52 +92,6 @@ def _waiting_events(s: Scenario, attempts_used: int) -> tuple[tuple[int, int, in
     )
 
 
-def carried_profile(
-    events: tuple[tuple[int, int, int], ...],
-    *,
-    n_years: int,
-    completion: float,
-    pass_probability: Callable[[int], float],
-    yearly_attrition: float,
-) -> CohortProfile:
-    """Expected fate per person of a carried cohort, by the horizon's year index: the
-    conditional counterpart of :func:`simopt.dynamics.cohort_profile`, timed from 1 January."""
-    from simopt.dynamics import CohortProfile
-
-    def alive(months: float) -> float:
-        return float((1.0 - yearly_attrition) ** (months / 12.0))
-
-    end = next((m for m, kind, _ in events if kind == COURSE_END), 0)
-    done = completion if any(kind == COURSE_END for _, kind, _ in events) else 1.0
-    sittings = [(m, a) for m, kind, a in events if kind == SITTING]
-    last = max([(m - 1) // 12 for m, _ in sittings] + [(end - 1) // 12, 0])
-    n = max(n_years, last + 1)
-    certified = [0.0] * n
-    pipeline = [0.0] * n
-    sat = [0.0] * n
-    not_passed = 1.0
-    for month, attempt in sittings:
-        k = (month - 1) // 12
-        p = pass_probability(attempt)
-        sat[k] += done * not_passed * alive(month)
-        certified[k] += done * not_passed * p * alive(12 * (k + 1))
-        not_passed *= 1.0 - p
-    for k in range(n):
-        year_end = 12 * (k + 1)
-        if year_end < end:
-            pipeline[k] = alive(year_end)
-            continue
-        waiting = 0.0
-        not_passed = 1.0
-        for month, attempt in sittings:
-            if month > year_end:
-                waiting = not_passed
-                break
-            not_passed *= 1.0 - pass_probability(attempt)
-        pipeline[k] = done * waiting * alive(year_end)
-    return CohortProfile(tuple(certified), tuple(pipeline), tuple(sat))
-
-
 def compile_start(
     s: Scenario,
     pool_ids: tuple[str, ...],
@@ -146,7 +100,7 @@ def compile_start(
     attrition: FloatArray,
 ) -> tuple[tuple[Carried, ...], FloatArray]:
     """The carried cohorts, and the people queued for each (pool, course)'s first intake."""
-    from simopt.dynamics import sitting_pass_probability
+    from simopt.dynamics import cohort_fate, sitting_pass_probability
 
     n_years = len(s.horizon.years)
     carried: list[Carried] = []
@@ -164,8 +118,9 @@ def compile_start(
                 )
             )
 
-        profile = carried_profile(
+        profile = cohort_fate(
             events,
+            since=0,
             n_years=n_years,
             completion=course.completion_rate,
             pass_probability=pass_probability,
